@@ -1,0 +1,143 @@
+//! The message body (framed and non-framed) and the footer, parsed without any key.
+//!
+//! Source: aws-encryption-sdk-specification, data-format/message-body.md,
+//! message-body-aad.md and message-footer.md.
+
+use super::EsdkError;
+use super::header::{ContentType, Header};
+use super::suite::{IV_LEN, TAG_LEN};
+use crate::codec::Reader;
+
+/// Marks the final frame of framed data.
+const SEQUENCE_NUMBER_END: u32 = 0xFFFF_FFFF;
+
+/// One frame (or the single block of a non-framed body), borrowed from the message.
+#[derive(Clone, Debug)]
+pub struct Frame<'a> {
+    pub sequence_number: u32,
+    pub iv: [u8; IV_LEN],
+    pub ciphertext: &'a [u8],
+    pub tag: &'a [u8],
+    pub kind: FrameKind,
+}
+
+/// Which body AAD content string a frame is authenticated with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    Regular,
+    Final,
+    SingleBlock,
+}
+
+impl FrameKind {
+    pub fn aad_content_string(self) -> &'static [u8] {
+        match self {
+            FrameKind::Regular => b"AWSKMSEncryptionClient Frame",
+            FrameKind::Final => b"AWSKMSEncryptionClient Final Frame",
+            FrameKind::SingleBlock => b"AWSKMSEncryptionClient Single Block",
+        }
+    }
+}
+
+/// The body and footer of a message.
+#[derive(Clone, Debug)]
+pub struct Body<'a> {
+    pub frames: Vec<Frame<'a>>,
+    /// The DER signature of signed suites.
+    pub signature: Option<&'a [u8]>,
+    /// Header and body: the bytes the signature covers.
+    pub signed_bytes: &'a [u8],
+}
+
+impl Body<'_> {
+    /// Total ciphertext (= plaintext) length.
+    pub fn content_len(&self) -> usize {
+        self.frames.iter().map(|f| f.ciphertext.len()).sum()
+    }
+}
+
+/// Parses everything after the header, rejecting out-of-order frames and trailing bytes.
+pub fn parse<'a>(message: &'a [u8], header: &Header<'a>) -> Result<Body<'a>, EsdkError> {
+    let mut r = Reader::new(message);
+    r.take(header.len, "header")?;
+    let frames = match header.content_type {
+        ContentType::NonFramed => vec![single_block(&mut r)?],
+        ContentType::Framed => frames(&mut r, header.frame_length)?,
+    };
+    let signed_bytes = r.consumed();
+    let signature = if header.suite.is_signed() {
+        Some(r.u16_prefixed("signature")?)
+    } else {
+        None
+    };
+    if !r.is_empty() {
+        return Err(EsdkError::TrailingBytes(r.remaining()));
+    }
+    Ok(Body {
+        frames,
+        signature,
+        signed_bytes,
+    })
+}
+
+fn single_block<'a>(r: &mut Reader<'a>) -> Result<Frame<'a>, EsdkError> {
+    let iv = r.array::<IV_LEN>("non-framed iv")?;
+    let len = r.u64("non-framed content length")?;
+    let len = usize::try_from(len).map_err(|_| EsdkError::TooLarge("non-framed content length"))?;
+    Ok(Frame {
+        sequence_number: 1,
+        iv,
+        ciphertext: r.take(len, "non-framed content")?,
+        tag: r.take(TAG_LEN, "non-framed authentication tag")?,
+        kind: FrameKind::SingleBlock,
+    })
+}
+
+fn frames<'a>(r: &mut Reader<'a>, frame_length: u32) -> Result<Vec<Frame<'a>>, EsdkError> {
+    let frame_len = usize::try_from(frame_length).map_err(|_| EsdkError::TooLarge("frame length"))?;
+    let mut frames = Vec::new();
+    let mut expected: u32 = 1;
+    loop {
+        let first = r.u32("frame sequence number")?;
+        if first == SEQUENCE_NUMBER_END {
+            let found = r.u32("final frame sequence number")?;
+            if found != expected {
+                return Err(EsdkError::FrameOrder { expected, found });
+            }
+            let iv = r.array::<IV_LEN>("final frame iv")?;
+            let len = r.u32("final frame content length")?;
+            if len > frame_length {
+                return Err(EsdkError::Invalid(
+                    "final frame length (exceeds the frame length)",
+                ));
+            }
+            let len = usize::try_from(len).map_err(|_| EsdkError::TooLarge("final frame length"))?;
+            frames.push(Frame {
+                sequence_number: found,
+                iv,
+                ciphertext: r.take(len, "final frame content")?,
+                tag: r.take(TAG_LEN, "final frame authentication tag")?,
+                kind: FrameKind::Final,
+            });
+            return Ok(frames);
+        }
+        if first != expected {
+            return Err(EsdkError::FrameOrder {
+                expected,
+                found: first,
+            });
+        }
+        frames.push(Frame {
+            sequence_number: first,
+            iv: r.array::<IV_LEN>("frame iv")?,
+            ciphertext: r.take(frame_len, "frame content")?,
+            tag: r.take(TAG_LEN, "frame authentication tag")?,
+            kind: FrameKind::Regular,
+        });
+        // The final frame's sequence number must fit below the end marker.
+        expected = expected
+            .checked_add(1)
+            .filter(|n| *n != SEQUENCE_NUMBER_END)
+            .ok_or(EsdkError::TooLarge("frame count"))?;
+    }
+}

@@ -1,0 +1,10 @@
+//! das-partitioner: decrypt, classify and partition Amazon RDS / Aurora Database Activity
+//! Streams records inside an Amazon Data Firehose transformation Lambda.
+//!
+//! The core is sans-IO: [`esdk`] (AWS Encryption SDK messages), [`inflate`], [`envelope`],
+//! [`classify`] and [`partition`] are pure functions. [`kms`] and the Lambda runtime are thin
+//! shells around them; [`handler`] is the one code path the Lambda and the `dasp` CLI share.
+
+pub mod codec;
+pub mod esdk;
+pub mod limits;

@@ -1,0 +1,60 @@
+//! Every cap in one place.
+//!
+//! Fixed caps are constants: they bound what an untrusted record may make us parse or allocate.
+//! The few a deployment may want to tune live in [`Limits`], which the Lambda and the CLI fill
+//! from the environment (see `config.rs`) and everything else receives by reference.
+
+/// Largest base64 text accepted for one Firehose record's `data` (Firehose caps a record at
+/// 1,000 KiB; Kinesis at 1 MiB). Anything larger is not a DAS record.
+pub const MAX_RECORD_DATA_BASE64: usize = 2 * 1024 * 1024;
+
+/// Largest ESDK message (after base64) accepted inside one envelope.
+pub const MAX_ESDK_MESSAGE_BYTES: usize = 1536 * 1024;
+
+/// Largest KMS ciphertext blob (`key`) accepted in an envelope. KMS blobs are a few hundred bytes.
+pub const MAX_KMS_BLOB_BYTES: usize = 6 * 1024;
+
+/// Most encrypted data keys accepted in one ESDK header. DAS writes exactly one; the ESDK
+/// specification lets decryptors cap this.
+pub const MAX_ENCRYPTED_DATA_KEYS: usize = 16;
+
+/// Most events accepted in one decrypted DAS record.
+pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
+
+/// Most characters of one partition-key value (S3 keys are limited to 1,024 bytes in total).
+pub const MAX_PARTITION_VALUE_CHARS: usize = 128;
+
+/// Firehose rejects a Lambda response larger than this (bytes), failing the whole batch.
+pub const FIREHOSE_RESPONSE_LIMIT: usize = 6_291_556;
+
+/// Default inflated-size cap for one record's gzip payload.
+pub const DEFAULT_MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default response budget: comfortably below [`FIREHOSE_RESPONSE_LIMIT`], leaving room for
+/// the runtime's framing.
+pub const DEFAULT_RESPONSE_BUDGET_BYTES: usize = 6_000_000;
+
+/// Default number of distinct data keys decrypted at once through KMS.
+pub const DEFAULT_KMS_CONCURRENCY: usize = 8;
+
+/// Default number of decrypted data keys kept between invocations.
+pub const DEFAULT_KMS_CACHE_SIZE: usize = 1024;
+
+/// Tunable caps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest inflated (gunzipped) payload of one record, in bytes.
+    pub max_inflated_bytes: usize,
+    /// Largest serialized Firehose response, in bytes; must stay below
+    /// [`FIREHOSE_RESPONSE_LIMIT`].
+    pub response_budget_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            response_budget_bytes: DEFAULT_RESPONSE_BUDGET_BYTES,
+        }
+    }
+}
