@@ -6,5 +6,7 @@
 //! shells around them; [`handler`] is the one code path the Lambda and the `dasp` CLI share.
 
 pub mod codec;
+pub mod envelope;
 pub mod esdk;
+pub mod inflate;
 pub mod limits;
