@@ -10,3 +10,6 @@ pub mod envelope;
 pub mod esdk;
 pub mod inflate;
 pub mod limits;
+pub mod kms;
+pub mod config;
+pub mod partition;

@@ -1,0 +1,563 @@
+//! A borrowed, lenient view of one decrypted DAS event (das-records.md §4).
+//!
+//! Only the fields that classification, filtering and partitioning read are kept; every other
+//! field (`engineNativeAuditFields`, `paramList`, …) is skipped without being materialised.
+//! Engines disagree on field types (`exitCode` null | int | string, `sessionId` string | int,
+//! `statementId` int | hex string, …), so every kept field is an optional [`Scalar`]: the text
+//! of a JSON string, number or boolean. `null`, objects and arrays read as "absent" instead of
+//! failing the event, and a repeated key keeps its last value, like `serde_json::Value`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The JSON type a [`Scalar`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarKind {
+    /// A JSON string; the text is unescaped.
+    String,
+    /// A JSON number; the text is exactly as written (`0`, `-1`, `1.5e3`).
+    Number,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// The text of a scalar JSON value, borrowed from the input unless the string held escapes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Scalar<'a> {
+    text: Cow<'a, str>,
+    kind: ScalarKind,
+}
+
+impl<'a> Scalar<'a> {
+    /// A string scalar (tests and callers that build views by hand).
+    pub fn string(text: impl Into<Cow<'a, str>>) -> Self {
+        Scalar { text: text.into(), kind: ScalarKind::String }
+    }
+
+    /// Reads one raw JSON value. `Ok(None)` for `null`, objects and arrays: those are "absent"
+    /// for a field that should be scalar.
+    pub fn from_raw_json(raw: &'a str) -> Result<Option<Scalar<'a>>, serde_json::Error> {
+        let raw = raw.trim();
+        let Some(first) = raw.bytes().next() else {
+            return Ok(None);
+        };
+        let scalar = match first {
+            b'"' => {
+                // The raw text of a string already passed serde_json's validation; without a
+                // backslash its content is the text between the quotes, so borrow it.
+                let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'));
+                match inner {
+                    Some(inner) if !inner.contains('\\') => Scalar::string(inner),
+                    _ => Scalar::string(serde_json::from_str::<String>(raw)?),
+                }
+            }
+            b't' | b'f' => Scalar { text: Cow::Borrowed(raw), kind: ScalarKind::Bool },
+            b'-' | b'0'..=b'9' => Scalar { text: Cow::Borrowed(raw), kind: ScalarKind::Number },
+            // `null`, `{…}`, `[…]`.
+            _ => return Ok(None),
+        };
+        Ok(Some(scalar))
+    }
+
+    /// The text: unescaped string content, or the number / boolean as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Which JSON type the value had.
+    pub fn kind(&self) -> ScalarKind {
+        self.kind
+    }
+
+    /// True when the text is empty or only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+
+    /// True for a numeric zero written as a number or a string: `0`, `"0"`, `-0`, `0.0`, `" 0 "`.
+    pub fn is_zero(&self) -> bool {
+        let t = self.text.trim();
+        match self.kind {
+            ScalarKind::Bool => false,
+            ScalarKind::String | ScalarKind::Number => {
+                t.parse::<i64>().is_ok_and(|n| n == 0) || t.parse::<f64>().is_ok_and(|f| f == 0.0)
+            }
+        }
+    }
+
+    /// `Some(b)` for a JSON boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match (self.kind, self.text.as_ref()) {
+            (ScalarKind::Bool, "true") => Some(true),
+            (ScalarKind::Bool, "false") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Case-insensitive (ASCII) comparison of the trimmed text.
+    pub fn eq_ignore_case(&self, other: &str) -> bool {
+        self.text.trim().eq_ignore_ascii_case(other)
+    }
+}
+
+impl fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The text of an optional scalar field.
+pub fn opt_str<'b>(field: &'b Option<Scalar<'_>>) -> Option<&'b str> {
+    field.as_ref().map(Scalar::as_str)
+}
+
+/// A borrowed, lenient view of the few fields of one DAS event that classification, filtering
+/// and partitioning need. Every field is optional and tolerant of the type variations in
+/// das-records.md §4 (exitCode null|int|string, sessionId string|int, statementId int|hex
+/// string, etc).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventView<'a> {
+    /// `type`: "record" or "heartbeat".
+    pub record_type: Option<Scalar<'a>>,
+    /// `serverType`: "PostgreSQL", "MySQL", "oracle", "SQLSERVER".
+    pub server_type: Option<Scalar<'a>>,
+    /// `dbProtocol`: "Postgres 3.0", "MySQL", "oracle", "SQLSERVER".
+    pub db_protocol: Option<Scalar<'a>>,
+    /// `serviceName`: "Amazon Aurora MySQL", "oracle-ee", "sqlserver-ee", …
+    pub service_name: Option<Scalar<'a>>,
+    /// `class`: engine-specific (PG audit class, MySQL MAIN/AUX, Oracle audit type, SQL
+    /// Server class type).
+    pub class: Option<Scalar<'a>>,
+    /// `command`: engine-specific action name.
+    pub command: Option<Scalar<'a>>,
+    /// `commandText`: the SQL text (MySQL AUX: an object name; SQL Server LOGIN FAILED: a
+    /// message).
+    pub command_text: Option<Scalar<'a>>,
+    /// `exitCode`: SQLSTATE, MySQL/Oracle error number, or SQL Server's inverted success flag.
+    pub exit_code: Option<Scalar<'a>>,
+    /// `errorMessage`.
+    pub error_message: Option<Scalar<'a>>,
+    /// `dbUserName`.
+    pub db_user_name: Option<Scalar<'a>>,
+    /// `databaseName`.
+    pub database_name: Option<Scalar<'a>>,
+    /// `remoteHost` ("localhost" marks rdsadmin activity on Aurora MySQL).
+    pub remote_host: Option<Scalar<'a>>,
+    /// `clientApplication`.
+    pub client_application: Option<Scalar<'a>>,
+    /// `logTime`.
+    pub log_time: Option<Scalar<'a>>,
+    /// `startTime`.
+    pub start_time: Option<Scalar<'a>>,
+    /// `objectType`.
+    pub object_type: Option<Scalar<'a>>,
+    /// `objectName`.
+    pub object_name: Option<Scalar<'a>>,
+}
+
+impl<'a> EventView<'a> {
+    /// Parses the JSON text of ONE event object. Unknown fields are ignored; a non-object,
+    /// invalid JSON or trailing bytes are an error.
+    pub fn parse(raw: &'a str) -> Result<EventView<'a>, serde_json::Error> {
+        serde_json::from_str(raw)
+    }
+
+    /// `type` == "heartbeat" (case-insensitive).
+    pub fn is_heartbeat(&self) -> bool {
+        self.record_type.as_ref().is_some_and(|t| t.eq_ignore_case("heartbeat"))
+    }
+
+    /// `dbUserName`, as written (may be empty).
+    pub fn db_user(&self) -> Option<&str> {
+        opt_str(&self.db_user_name)
+    }
+
+    /// `logTime`, else `startTime` (raw text; a blank value counts as absent).
+    pub fn event_time(&self) -> Option<&str> {
+        [&self.log_time, &self.start_time]
+            .into_iter()
+            .filter_map(|f| f.as_ref())
+            .find(|s| !s.is_blank())
+            .map(Scalar::as_str)
+    }
+
+    /// `command` text.
+    pub fn command(&self) -> Option<&str> {
+        opt_str(&self.command)
+    }
+
+    /// `commandText` text.
+    pub fn command_text(&self) -> Option<&str> {
+        opt_str(&self.command_text)
+    }
+
+    /// `class` text.
+    pub fn class(&self) -> Option<&str> {
+        opt_str(&self.class)
+    }
+}
+
+/// The fields kept, by JSON key. Matching is exact (DAS keys are camelCase).
+enum Field {
+    RecordType,
+    ServerType,
+    DbProtocol,
+    ServiceName,
+    Class,
+    Command,
+    CommandText,
+    ExitCode,
+    ErrorMessage,
+    DbUserName,
+    DatabaseName,
+    RemoteHost,
+    ClientApplication,
+    LogTime,
+    StartTime,
+    ObjectType,
+    ObjectName,
+    Ignored,
+}
+
+impl Field {
+    fn from_key(key: &str) -> Field {
+        match key {
+            "type" => Field::RecordType,
+            "serverType" => Field::ServerType,
+            "dbProtocol" => Field::DbProtocol,
+            "serviceName" => Field::ServiceName,
+            "class" => Field::Class,
+            "command" => Field::Command,
+            "commandText" => Field::CommandText,
+            "exitCode" => Field::ExitCode,
+            "errorMessage" => Field::ErrorMessage,
+            "dbUserName" => Field::DbUserName,
+            "databaseName" => Field::DatabaseName,
+            "remoteHost" => Field::RemoteHost,
+            "clientApplication" => Field::ClientApplication,
+            "logTime" => Field::LogTime,
+            "startTime" => Field::StartTime,
+            "objectType" => Field::ObjectType,
+            "objectName" => Field::ObjectName,
+            _ => Field::Ignored,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                Ok(Field::from_key(key))
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+/// A field value: the raw JSON borrowed from the input, read as a [`Scalar`].
+struct Lenient<'a>(Option<Scalar<'a>>);
+
+impl<'de> Deserialize<'de> for Lenient<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `&RawValue` borrows the exact text (numbers included) without allocating; it needs
+        // serde_json's own deserializer, which `EventView::parse` uses.
+        let raw: &'de RawValue = Deserialize::deserialize(deserializer)?;
+        Scalar::from_raw_json(raw.get()).map(Lenient).map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventView<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventVisitor;
+        impl<'de> Visitor<'de> for EventVisitor {
+            type Value = EventView<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a database activity event object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<EventView<'de>, M::Error> {
+                let mut ev = EventView::default();
+                while let Some(field) = map.next_key::<Field>()? {
+                    let slot = match field {
+                        Field::RecordType => &mut ev.record_type,
+                        Field::ServerType => &mut ev.server_type,
+                        Field::DbProtocol => &mut ev.db_protocol,
+                        Field::ServiceName => &mut ev.service_name,
+                        Field::Class => &mut ev.class,
+                        Field::Command => &mut ev.command,
+                        Field::CommandText => &mut ev.command_text,
+                        Field::ExitCode => &mut ev.exit_code,
+                        Field::ErrorMessage => &mut ev.error_message,
+                        Field::DbUserName => &mut ev.db_user_name,
+                        Field::DatabaseName => &mut ev.database_name,
+                        Field::RemoteHost => &mut ev.remote_host,
+                        Field::ClientApplication => &mut ev.client_application,
+                        Field::LogTime => &mut ev.log_time,
+                        Field::StartTime => &mut ev.start_time,
+                        Field::ObjectType => &mut ev.object_type,
+                        Field::ObjectName => &mut ev.object_name,
+                        Field::Ignored => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = map.next_value::<Lenient<'de>>()?.0;
+                }
+                Ok(ev)
+            }
+        }
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: &Option<Scalar<'_>>) -> Option<&str> {
+        opt_str(f)
+    }
+
+    // Aurora PostgreSQL CONNECT event, awsdocs/amazon-aurora-user-guide
+    // doc_source/DBActivityStreams.Monitoring.md ("Activity event record of an Aurora
+    // PostgreSQL CONNECT SQL statement"), verbatim.
+    const PG_CONNECT: &str = r#"{
+          "startTime": "2019-10-30 00:39:49.940668+00",
+          "logTime": "2019-10-30 00:39:49.990579+00",
+          "statementId": 1,
+          "substatementId": 1,
+          "objectType": null,
+          "command": "CONNECT",
+          "objectName": null,
+          "databaseName": "postgres",
+          "dbUserName": "rdsadmin",
+          "remoteHost": "172.31.3.195",
+          "remotePort": "49804",
+          "sessionId": "5ce5f7f0.474b",
+          "rowCount": null,
+          "commandText": null,
+          "paramList": [],
+          "pid": 18251,
+          "clientApplication": "psql",
+          "exitCode": null,
+          "class": "MISC",
+          "serverVersion": "2.3.1",
+          "serverType": "PostgreSQL",
+          "serviceName": "Amazon Aurora PostgreSQL-Compatible edition",
+          "serverHost": "172.31.3.192",
+          "netProtocol": "TCP",
+          "dbProtocol": "Postgres 3.0",
+          "type": "record",
+          "errorMessage": null
+        }"#;
+
+    // RDS for SQL Server LOGIN FAILED event, awsdocs/amazon-rds-user-guide
+    // doc_source/DBActivityStreams.Monitoring.md, trimmed (engineNativeAuditFields shortened).
+    const SQLSERVER_LOGIN_FAILED: &str = r#"{
+            "class": "LOGIN",
+            "clientApplication": "Microsoft SQL Server Management Studio",
+            "command": "LOGIN FAILED",
+            "commandText": "Login failed for user 'test'. Reason: Password did not match that for the login provided. [CLIENT: local-machine]",
+            "databaseName": "",
+            "dbProtocol": "SQLSERVER",
+            "dbUserName": "test",
+            "endTime": null,
+            "errorMessage": null,
+            "exitCode": 0,
+            "logTime": "2022-10-06 21:34:42.7113072+00",
+            "objectType": "LOGIN",
+            "serverType": "SQLSERVER",
+            "sessionId": 0,
+            "startTime": null,
+            "statementId": "0x1eb0d1808d34a94b9d3dcf5432750f02",
+            "type": "record",
+            "engineNativeAuditFields": {"server_principal_id": 0, "is_column_permission": false,
+                "nested": {"a": [1, 2, {"b": null}]}}
+        }"#;
+
+    #[test]
+    fn parses_documented_postgresql_connect_event() {
+        let ev = EventView::parse(PG_CONNECT).unwrap();
+        assert_eq!(text(&ev.record_type), Some("record"));
+        assert_eq!(text(&ev.server_type), Some("PostgreSQL"));
+        assert_eq!(text(&ev.db_protocol), Some("Postgres 3.0"));
+        assert_eq!(ev.class(), Some("MISC"));
+        assert_eq!(ev.command(), Some("CONNECT"));
+        assert_eq!(ev.command_text(), None);
+        assert_eq!(ev.exit_code, None);
+        assert_eq!(ev.error_message, None);
+        assert_eq!(ev.object_type, None);
+        assert_eq!(ev.db_user(), Some("rdsadmin"));
+        assert_eq!(text(&ev.remote_host), Some("172.31.3.195"));
+        assert_eq!(text(&ev.database_name), Some("postgres"));
+        assert_eq!(text(&ev.client_application), Some("psql"));
+        assert_eq!(ev.event_time(), Some("2019-10-30 00:39:49.990579+00"));
+        assert!(!ev.is_heartbeat());
+    }
+
+    #[test]
+    fn parses_documented_sqlserver_event_with_numeric_exit_code_and_nested_fields() {
+        let ev = EventView::parse(SQLSERVER_LOGIN_FAILED).unwrap();
+        let exit = ev.exit_code.as_ref().unwrap();
+        assert_eq!(exit.as_str(), "0");
+        assert_eq!(exit.kind(), ScalarKind::Number);
+        assert!(exit.is_zero());
+        assert_eq!(ev.command(), Some("LOGIN FAILED"));
+        assert!(ev.command_text().unwrap().starts_with("Login failed for user 'test'."));
+        // startTime is null: the event time is logTime.
+        assert_eq!(ev.event_time(), Some("2022-10-06 21:34:42.7113072+00"));
+        assert_eq!(text(&ev.database_name), Some(""));
+    }
+
+    #[test]
+    fn exit_code_accepts_null_int_string_and_empty() {
+        let cases: &[(&str, Option<(&str, ScalarKind)>)] = &[
+            (r#"{"exitCode":null}"#, None),
+            (r#"{"exitCode":0}"#, Some(("0", ScalarKind::Number))),
+            (r#"{"exitCode":1017}"#, Some(("1017", ScalarKind::Number))),
+            (r#"{"exitCode":-1}"#, Some(("-1", ScalarKind::Number))),
+            (r#"{"exitCode":1.5e3}"#, Some(("1.5e3", ScalarKind::Number))),
+            (r#"{"exitCode":"0"}"#, Some(("0", ScalarKind::String))),
+            (r#"{"exitCode":""}"#, Some(("", ScalarKind::String))),
+            (r#"{"exitCode":"42P01"}"#, Some(("42P01", ScalarKind::String))),
+            (r#"{"exitCode":true}"#, Some(("true", ScalarKind::Bool))),
+            (r#"{}"#, None),
+        ];
+        for (json, want) in cases {
+            let ev = EventView::parse(json).unwrap();
+            let got = ev.exit_code.as_ref().map(|s| (s.as_str(), s.kind()));
+            assert_eq!(got, *want, "{json}");
+        }
+    }
+
+    #[test]
+    fn session_and_statement_id_type_variations_do_not_fail_the_event() {
+        // sessionId string|int, statementId int|hex string, remotePort string|null,
+        // transactionId string|int, rowCount int|null, paramList array|null (§4).
+        for json in [
+            r#"{"sessionId":"5ce5f7f0.474b","statementId":1,"remotePort":"1","transactionId":"0","rowCount":null,"paramList":null,"command":"X"}"#,
+            r#"{"sessionId":62,"statementId":"0x03baed90412f564fad640ebe51f89b99","remotePort":null,"transactionId":4532935,"rowCount":10,"paramList":[],"command":"X"}"#,
+        ] {
+            assert_eq!(EventView::parse(json).unwrap().command(), Some("X"), "{json}");
+        }
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let ev = EventView::parse(
+            r#"{"commandText":"SELECT \"a\\b\" FROM t WHERE x = 'caf\u00e9'\n","command":"\u0053ELECT"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.command_text(), Some("SELECT \"a\\b\" FROM t WHERE x = 'café'\n"));
+        assert_eq!(ev.command(), Some("SELECT"));
+        assert!(matches!(ev.command_text.as_ref().unwrap().text, Cow::Owned(_)));
+    }
+
+    #[test]
+    fn unescaped_strings_are_borrowed() {
+        let ev = EventView::parse(r#"{"commandText":"select * from my_table;"}"#).unwrap();
+        assert!(matches!(ev.command_text.as_ref().unwrap().text, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escaped_keys_are_recognised() {
+        let ev = EventView::parse(r#"{"\u0074ype":"heartbeat"}"#).unwrap();
+        assert!(ev.is_heartbeat());
+    }
+
+    #[test]
+    fn object_and_array_values_of_scalar_fields_read_as_absent() {
+        let ev = EventView::parse(r#"{"command":{"a":1},"class":[1,2],"commandText":[],"dbUserName":{}}"#)
+            .unwrap();
+        assert_eq!(ev, EventView::default());
+    }
+
+    #[test]
+    fn repeated_key_keeps_the_last_value() {
+        let ev = EventView::parse(r#"{"command":"CONNECT","command":"DISCONNECT"}"#).unwrap();
+        assert_eq!(ev.command(), Some("DISCONNECT"));
+    }
+
+    #[test]
+    fn rejects_non_objects_invalid_json_and_trailing_bytes() {
+        for bad in [
+            "", " ", "[]", "[{}]", "null", "0", "\"record\"", "true", "{", "{\"type\":}", "{} {}",
+            "{\"type\":\"record\",}", "{\"type\":\"rec",
+        ] {
+            assert!(EventView::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_pathologically_deep_unknown_fields_without_overflowing_the_stack() {
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(EventView::parse(&deep).is_err());
+        // Moderately nested unknown fields are fine.
+        let ok = format!("{{\"x\":{}{},\"type\":\"record\"}}", "[".repeat(50), "]".repeat(50));
+        assert_eq!(text(&EventView::parse(&ok).unwrap().record_type), Some("record"));
+    }
+
+    #[test]
+    fn heartbeat_is_case_insensitive_and_may_carry_no_other_field() {
+        for (json, want) in [
+            (r#"{"type":"heartbeat"}"#, true),
+            (r#"{"type":"HeartBeat"}"#, true),
+            (r#"{"type":" heartbeat "}"#, true),
+            (r#"{"type":"record"}"#, false),
+            (r#"{"type":null}"#, false),
+            (r#"{}"#, false),
+            (r#"{"type":"heartbeats"}"#, false),
+        ] {
+            assert_eq!(EventView::parse(json).unwrap().is_heartbeat(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn event_time_prefers_log_time_then_start_time() {
+        let cases = [
+            (r#"{"logTime":"L","startTime":"S"}"#, Some("L")),
+            (r#"{"logTime":null,"startTime":"S"}"#, Some("S")),
+            (r#"{"logTime":"","startTime":"S"}"#, Some("S")),
+            (r#"{"startTime":"S"}"#, Some("S")),
+            (r#"{"logTime":"L"}"#, Some("L")),
+            (r#"{"logTime":null,"startTime":null}"#, None),
+        ];
+        for (json, want) in cases {
+            assert_eq!(EventView::parse(json).unwrap().event_time(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn db_user_is_returned_as_written() {
+        assert_eq!(EventView::parse(r#"{"dbUserName":"RDSADMIN"}"#).unwrap().db_user(), Some("RDSADMIN"));
+        assert_eq!(EventView::parse(r#"{"dbUserName":""}"#).unwrap().db_user(), Some(""));
+        assert_eq!(EventView::parse(r#"{"dbUserName":null}"#).unwrap().db_user(), None);
+    }
+
+    #[test]
+    fn scalar_zero_and_bool_helpers() {
+        let zero = |raw: &str| Scalar::from_raw_json(raw).unwrap().unwrap().is_zero();
+        assert!(zero("0"));
+        assert!(zero("\"0\""));
+        assert!(zero("\" 0 \""));
+        assert!(zero("-0"));
+        assert!(zero("0.0"));
+        assert!(!zero("1"));
+        assert!(!zero("\"\""));
+        assert!(!zero("\"00000x\""));
+        assert!(!zero("false"));
+        assert_eq!(Scalar::from_raw_json("true").unwrap().unwrap().as_bool(), Some(true));
+        assert_eq!(Scalar::from_raw_json("false").unwrap().unwrap().as_bool(), Some(false));
+        assert_eq!(Scalar::from_raw_json("\"true\"").unwrap().unwrap().as_bool(), None);
+        assert_eq!(Scalar::from_raw_json("null").unwrap(), None);
+        assert_eq!(Scalar::from_raw_json("").unwrap(), None);
+    }
+}

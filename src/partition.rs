@@ -1,0 +1,98 @@
+//! Firehose dynamic-partition keys and event times.
+
+use crate::limits::MAX_PARTITION_VALUE_CHARS;
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use std::collections::HashMap;
+
+/// Partition value for a record whose kept events have more than one class.
+pub const MIXED: &str = "MIXED";
+/// Partition value used when a value is empty after sanitising.
+pub const UNKNOWN: &str = "unknown";
+
+/// Parses a DAS event time: `YYYY-MM-DD HH:MM:SS[.f][+HH[:MM]]` (PostgreSQL, MySQL, SQL
+/// Server; 6 or 7 fractional digits), without offset (Oracle: UTC), or RFC 3339.
+pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| t.and_utc())
+}
+
+/// Keeps `[A-Za-z0-9_-]`, maps anything else to `_`, caps the length; never empty.
+pub fn sanitize(value: &str) -> String {
+    let out: String = value
+        .chars()
+        .take(MAX_PARTITION_VALUE_CHARS)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    if out.is_empty() { UNKNOWN.to_string() } else { out }
+}
+
+/// The full key set of one Ok record: every key the S3 prefix references is always present.
+pub fn partition_keys(activity_class: &str, resource_id: &str, time: DateTime<Utc>) -> HashMap<String, String> {
+    HashMap::from([
+        ("activity_class".to_string(), sanitize(activity_class)),
+        ("resource_id".to_string(), sanitize(resource_id)),
+        ("year".to_string(), format!("{:04}", time.year())),
+        ("month".to_string(), format!("{:02}", time.month())),
+        ("day".to_string(), format!("{:02}", time.day())),
+        ("hour".to_string(), format!("{:02}", time.hour())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ymdh(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%d-%H").to_string()
+    }
+
+    #[test]
+    fn parses_every_engine_time_format() {
+        let cases = [
+            ("2023-07-23 08:14:58.089874+00", "2023-07-23-08"), // PostgreSQL, MySQL
+            ("2023-07-23 08:14:58.0898740+00", "2023-07-23-08"), // SQL Server, 7 digits
+            ("2023-07-23 08:14:58.089874", "2023-07-23-08"),    // Oracle, UTC without offset
+            ("2023-07-23 23:30:00+02:00", "2023-07-23-21"),
+            ("2023-07-23 00:30:00.1-01", "2023-07-23-01"),
+            ("2023-07-23T08:14:58Z", "2023-07-23-08"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_event_time(text).map(ymdh).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_unparseable_times() {
+        for text in ["", "yesterday", "2023-13-01 00:00:00", "2023-07-23"] {
+            assert!(parse_event_time(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn sanitizes_values_to_the_s3_safe_alphabet() {
+        assert_eq!(sanitize("AUTH FAILURE"), "AUTH_FAILURE");
+        assert_eq!(sanitize("Database Vault/../x"), "Database_Vault____x");
+        assert_eq!(sanitize(""), UNKNOWN);
+        assert_eq!(sanitize(&"a".repeat(500)).len(), MAX_PARTITION_VALUE_CHARS);
+    }
+
+    #[test]
+    fn always_returns_all_six_keys_zero_padded() {
+        let t = parse_event_time("2024-02-03 04:05:06+00").unwrap();
+        let keys = partition_keys("DDL", "cluster-ABC", t);
+        assert_eq!(keys.len(), 6);
+        assert_eq!(keys["month"], "02");
+        assert_eq!(keys["day"], "03");
+        assert_eq!(keys["hour"], "04");
+        assert_eq!(keys["resource_id"], "cluster-ABC");
+    }
+}
