@@ -54,7 +54,11 @@ impl Config {
 
     /// Reads variables through `lookup` (empty values count as unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut config = Config::default();
         if let Some(id) = get("DASP_RESOURCE_ID") {
             if KeyContext::for_resource(&id).is_none() {
@@ -67,8 +71,11 @@ impl Config {
             config.resource_id = Some(id);
         }
         if let Some(users) = get("DASP_EXCLUDED_USERS") {
-            config.excluded_users =
-                users.split(',').map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()).collect();
+            config.excluded_users = users
+                .split(',')
+                .map(|u| u.trim().to_lowercase())
+                .filter(|u| !u.is_empty())
+                .collect();
         }
         let number = |name: &'static str, min: usize, max: usize, hint: &'static str| match get(name) {
             None => Ok(None),
@@ -77,9 +84,12 @@ impl Config {
                 _ => Err(ConfigError { name, value: v, hint }),
             },
         };
-        if let Some(n) =
-            number("DASP_MAX_INFLATED_BYTES", 1024, 1 << 30, "expected a byte count from 1024 to 1073741824")?
-        {
+        if let Some(n) = number(
+            "DASP_MAX_INFLATED_BYTES",
+            1024,
+            1 << 30,
+            "expected a byte count from 1024 to 1073741824",
+        )? {
             config.limits.max_inflated_bytes = n;
         }
         if let Some(n) = number(
@@ -93,7 +103,12 @@ impl Config {
         if let Some(n) = number("DASP_KMS_CONCURRENCY", 1, 64, "expected a number from 1 to 64")? {
             config.kms_concurrency = NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
         }
-        if let Some(n) = number("DASP_KMS_CACHE_SIZE", 1, 100_000, "expected a number from 1 to 100000")? {
+        if let Some(n) = number(
+            "DASP_KMS_CACHE_SIZE",
+            1,
+            100_000,
+            "expected a number from 1 to 100000",
+        )? {
             config.kms_cache_size = NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
         }
         Ok(config)
@@ -150,8 +165,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_numbers_and_resource_ids() {
-        assert_eq!(from(&[("DASP_KMS_CONCURRENCY", "0")]).unwrap_err().name, "DASP_KMS_CONCURRENCY");
-        assert_eq!(from(&[("DASP_KMS_CACHE_SIZE", "ten")]).unwrap_err().name, "DASP_KMS_CACHE_SIZE");
-        assert_eq!(from(&[("DASP_RESOURCE_ID", "my-db")]).unwrap_err().name, "DASP_RESOURCE_ID");
+        assert_eq!(
+            from(&[("DASP_KMS_CONCURRENCY", "0")]).unwrap_err().name,
+            "DASP_KMS_CONCURRENCY"
+        );
+        assert_eq!(
+            from(&[("DASP_KMS_CACHE_SIZE", "ten")]).unwrap_err().name,
+            "DASP_KMS_CACHE_SIZE"
+        );
+        assert_eq!(
+            from(&[("DASP_RESOURCE_ID", "my-db")]).unwrap_err().name,
+            "DASP_RESOURCE_ID"
+        );
     }
 }

@@ -32,14 +32,18 @@ impl KeyContext {
         } else {
             return None;
         };
-        Some(KeyContext { key, resource_id: resource_id.to_string() })
+        Some(KeyContext {
+            key,
+            resource_id: resource_id.to_string(),
+        })
     }
 }
 
 /// The resource id in a DAS Kinesis stream ARN (`…:stream/aws-rds-das-<id>`).
 pub fn resource_id_from_stream_arn(arn: &str) -> Option<&str> {
     let name = arn.rsplit_once(":stream/").map_or(arn, |(_, name)| name);
-    name.strip_prefix("aws-rds-das-").filter(|id| KeyContext::for_resource(id).is_some())
+    name.strip_prefix("aws-rds-das-")
+        .filter(|id| KeyContext::for_resource(id).is_some())
 }
 
 /// Whether retrying later may help.
@@ -63,11 +67,19 @@ pub struct KeyError {
 
 impl KeyError {
     pub fn permanent(label: &'static str, detail: impl Into<String>) -> Self {
-        KeyError { kind: KeyErrorKind::Permanent, label, detail: detail.into() }
+        KeyError {
+            kind: KeyErrorKind::Permanent,
+            label,
+            detail: detail.into(),
+        }
     }
 
     pub fn transient(label: &'static str, detail: impl Into<String>) -> Self {
-        KeyError { kind: KeyErrorKind::Transient, label, detail: detail.into() }
+        KeyError {
+            kind: KeyErrorKind::Transient,
+            label,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -101,7 +113,10 @@ pub struct DataKeyCache {
 
 impl DataKeyCache {
     pub fn new(capacity: NonZeroUsize, concurrency: NonZeroUsize) -> Self {
-        DataKeyCache { entries: Mutex::new(LruCache::new(capacity)), concurrency: concurrency.get() }
+        DataKeyCache {
+            entries: Mutex::new(LruCache::new(capacity)),
+            concurrency: concurrency.get(),
+        }
     }
 
     fn lookup(&self, request: &KeyRequest) -> Option<Arc<WrappingKey>> {
@@ -138,7 +153,10 @@ impl DataKeyCache {
         resolved.kms_calls = missing.len();
         let mut fetched = futures::stream::iter(missing)
             .map(|request| async move {
-                let result = source.decrypt_data_key(&request.0, &request.1).await.map(Arc::new);
+                let result = source
+                    .decrypt_data_key(&request.0, &request.1)
+                    .await
+                    .map(Arc::new);
                 (request, result)
             })
             .buffer_unordered(self.concurrency);
@@ -176,7 +194,9 @@ impl KmsDataKeys {
             )
             .load()
             .await;
-        KmsDataKeys { client: aws_sdk_kms::Client::new(&config) }
+        KmsDataKeys {
+            client: aws_sdk_kms::Client::new(&config),
+        }
     }
 
     pub fn new(client: aws_sdk_kms::Client) -> Self {
@@ -202,7 +222,9 @@ impl DataKeySource for KmsDataKeys {
     }
 }
 
-fn classify_sdk_error<E>(err: aws_sdk_kms::error::SdkError<E, aws_sdk_kms::config::http::HttpResponse>) -> KeyError
+fn classify_sdk_error<E>(
+    err: aws_sdk_kms::error::SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
+) -> KeyError
 where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -218,7 +240,10 @@ where
             let status = Some(se.raw().status().as_u16());
             classify_service_code(code, status, detail)
         }
-        _ => KeyError::permanent("kms_request_failed", format!("{}", aws_sdk_kms::error::DisplayErrorContext(&err))),
+        _ => KeyError::permanent(
+            "kms_request_failed",
+            format!("{}", aws_sdk_kms::error::DisplayErrorContext(&err)),
+        ),
     }
 }
 
@@ -273,12 +298,18 @@ mod tests {
     }
 
     fn cache(capacity: usize) -> DataKeyCache {
-        DataKeyCache::new(NonZeroUsize::new(capacity).unwrap(), NonZeroUsize::new(2).unwrap())
+        DataKeyCache::new(
+            NonZeroUsize::new(capacity).unwrap(),
+            NonZeroUsize::new(2).unwrap(),
+        )
     }
 
     #[test]
     fn maps_resource_ids_to_encryption_context_keys() {
-        assert_eq!(KeyContext::for_resource("cluster-ABC").unwrap().key, "aws:rds:dbc-id");
+        assert_eq!(
+            KeyContext::for_resource("cluster-ABC").unwrap().key,
+            "aws:rds:dbc-id"
+        );
         assert_eq!(KeyContext::for_resource("db-XYZ").unwrap().key, "aws:rds:db-id");
         assert!(KeyContext::for_resource("mydb").is_none());
     }
@@ -287,39 +318,63 @@ mod tests {
     fn reads_resource_id_from_stream_arn() {
         let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/aws-rds-das-cluster-ABCDEF";
         assert_eq!(resource_id_from_stream_arn(arn), Some("cluster-ABCDEF"));
-        assert_eq!(resource_id_from_stream_arn("arn:aws:kinesis:r:1:stream/other"), None);
+        assert_eq!(
+            resource_id_from_stream_arn("arn:aws:kinesis:r:1:stream/other"),
+            None
+        );
         assert_eq!(resource_id_from_stream_arn("aws-rds-das-db-1"), Some("db-1"));
     }
 
     #[tokio::test]
     async fn decrypts_each_distinct_key_once_and_caches_it() {
-        let source = FakeKeys { calls: AtomicUsize::new(0) };
+        let source = FakeKeys {
+            calls: AtomicUsize::new(0),
+        };
         let cache = cache(8);
-        let first = cache.resolve(&source, [request("db-1", 1), request("db-1", 1), request("db-1", 2)]).await;
+        let first = cache
+            .resolve(
+                &source,
+                [request("db-1", 1), request("db-1", 1), request("db-1", 2)],
+            )
+            .await;
         assert_eq!((first.kms_calls, first.cache_hits), (2, 0));
-        let second = cache.resolve(&source, [request("db-1", 1), request("db-1", 3)]).await;
+        let second = cache
+            .resolve(&source, [request("db-1", 1), request("db-1", 3)])
+            .await;
         assert_eq!((second.kms_calls, second.cache_hits), (1, 1));
         assert_eq!(source.calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
     async fn does_not_cache_failures_and_evicts_least_recent() {
-        let source = FakeKeys { calls: AtomicUsize::new(0) };
+        let source = FakeKeys {
+            calls: AtomicUsize::new(0),
+        };
         let cache = cache(1);
         let (ctx, blob) = request("db-1", 1);
         let wrong = (KeyContext::for_resource("db-2").unwrap(), blob.clone());
         let r = cache.resolve(&source, [wrong.clone()]).await;
-        assert_eq!(r.keys[&wrong].as_ref().unwrap_err().label, "kms_invalid_ciphertext");
+        assert_eq!(
+            r.keys[&wrong].as_ref().unwrap_err().label,
+            "kms_invalid_ciphertext"
+        );
         assert_eq!(cache.resolve(&source, [wrong]).await.kms_calls, 1);
         cache.resolve(&source, [(ctx.clone(), blob.clone())]).await;
         cache.resolve(&source, [request("db-1", 2)]).await;
-        assert_eq!(cache.resolve(&source, [(ctx, blob)]).await.kms_calls, 1, "capacity 1 must evict");
+        assert_eq!(
+            cache.resolve(&source, [(ctx, blob)]).await.kms_calls,
+            1,
+            "capacity 1 must evict"
+        );
     }
 
     #[test]
     fn sorts_kms_errors_into_permanent_and_transient() {
         let kind = |code, status| classify_service_code(code, status, String::new()).kind;
-        assert_eq!(kind("InvalidCiphertextException", Some(400)), KeyErrorKind::Permanent);
+        assert_eq!(
+            kind("InvalidCiphertextException", Some(400)),
+            KeyErrorKind::Permanent
+        );
         assert_eq!(kind("AccessDeniedException", Some(400)), KeyErrorKind::Permanent);
         assert_eq!(kind("DisabledException", Some(400)), KeyErrorKind::Permanent);
         assert_eq!(kind("ThrottlingException", Some(400)), KeyErrorKind::Transient);

@@ -5,11 +5,20 @@
 //! [`classify`] and [`partition`] are pure functions. [`kms`] and the Lambda runtime are thin
 //! shells around them; [`handler`] is the one code path the Lambda and the `dasp` CLI share.
 
+pub mod classify;
 pub mod codec;
-pub mod envelope;
-pub mod esdk;
-pub mod inflate;
-pub mod limits;
-pub mod kms;
 pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod esdk;
+pub mod event;
+pub mod firehose;
+pub mod handler;
+pub mod inflate;
+pub mod inspect;
+pub mod kms;
+pub mod limits;
+pub mod local_s3;
+pub mod metrics;
 pub mod partition;
+pub mod sql;

@@ -1,1 +1,36 @@
-fn main() {}
+//! The Lambda: glue only. Logging, configuration, the KMS client, then the shared handler.
+
+use das_partitioner::config::Config;
+use das_partitioner::firehose::FirehoseEvent;
+use das_partitioner::handler::Handler;
+use das_partitioner::kms::KmsDataKeys;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let handler = Handler::new(config, KmsDataKeys::from_env().await);
+    let handler = &handler;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<FirehoseEvent>| async move {
+        let now = chrono::Utc::now();
+        let invocation = handler
+            .handle(&event.payload, now)
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "invocation failed"))?;
+        // One CloudWatch Embedded Metric Format line per invocation.
+        println!("{}", invocation.metrics.to_emf(now.timestamp_millis()));
+        Ok::<_, Error>(invocation.response)
+    }))
+    .await
+}

@@ -30,13 +30,23 @@ pub fn sanitize(value: &str) -> String {
     let out: String = value
         .chars()
         .take(MAX_PARTITION_VALUE_CHARS)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() { UNKNOWN.to_string() } else { out }
 }
 
 /// The full key set of one Ok record: every key the S3 prefix references is always present.
-pub fn partition_keys(activity_class: &str, resource_id: &str, time: DateTime<Utc>) -> HashMap<String, String> {
+pub fn partition_keys(
+    activity_class: &str,
+    resource_id: &str,
+    time: DateTime<Utc>,
+) -> HashMap<String, String> {
     HashMap::from([
         ("activity_class".to_string(), sanitize(activity_class)),
         ("resource_id".to_string(), sanitize(resource_id)),

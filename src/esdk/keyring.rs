@@ -33,6 +33,12 @@ impl WrappingKey {
         })
     }
 
+    /// Constant-time comparison with raw key bytes (for tests and diagnostics that must not
+    /// print the key).
+    pub fn ct_eq(&self, bytes: &[u8]) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.bytes, bytes).is_ok()
+    }
+
     fn algorithm(&self) -> &'static aead::Algorithm {
         match self.bytes.len() {
             16 => &aead::AES_128_GCM,

@@ -1,0 +1,132 @@
+//! Crypto library choice, measured side by side in one run: aws-lc-rs (chosen) against
+//! RustCrypto (p384, aes-gcm) on the two operations that dominate DAS decryption: the ECDSA
+//! P-384 signature check of signed suites and AES-256-GCM frame decryption.
+//!
+//!     cargo bench --bench crypto
+//!
+//! Inputs are a real signed message made by the official Python ESDK
+//! (tests/fixtures/esdk/s0378-f4096-ctx.esdk) and a 256 KiB frame. Prints ratios; the machine is
+//! shared and noisy, so compare within one run only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use base64::Engine as _;
+use das_partitioner::esdk;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Median time per iteration over several rounds.
+fn measure(mut f: impl FnMut(), iterations: u32) -> Duration {
+    let mut rounds: Vec<Duration> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iterations {
+                f();
+            }
+            start.elapsed() / iterations
+        })
+        .collect();
+    rounds.sort();
+    rounds[rounds.len() / 2]
+}
+
+fn report(what: &str, ours: Duration, theirs: Duration, unit_bytes: Option<usize>) {
+    let rate = |d: Duration| match unit_bytes {
+        Some(n) => format!("{:8.2} GB/s", n as f64 / d.as_secs_f64() / 1e9),
+        None => format!("{:8.1} µs  ", d.as_secs_f64() * 1e6),
+    };
+    println!(
+        "{what:<28} aws-lc-rs {}   RustCrypto {}   ratio {:5.2}x",
+        rate(ours),
+        rate(theirs),
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn main() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/esdk/s0378-f4096-ctx.esdk"
+    );
+    let message = std::fs::read(path).unwrap();
+    let parsed = esdk::parse(&message).unwrap();
+    let public_key = base64::engine::general_purpose::STANDARD
+        .decode(parsed.header.context_value(esdk::PUBLIC_KEY_CONTEXT_KEY).unwrap())
+        .unwrap();
+    let signed = parsed.body.signed_bytes;
+    let signature = parsed.body.signature.unwrap();
+
+    let lc_verify = || {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1,
+            &public_key,
+        )
+        .verify(black_box(signed), signature)
+        .unwrap()
+    };
+    let rc_verify = || {
+        use p384::ecdsa::signature::Verifier;
+        let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(&public_key).unwrap();
+        let sig = p384::ecdsa::Signature::from_der(signature).unwrap();
+        key.verify(black_box(signed), &sig).unwrap()
+    };
+    report(
+        "ECDSA P-384 verify (9 KB)",
+        measure(lc_verify, 200),
+        measure(rc_verify, 50),
+        None,
+    );
+
+    let key = [7u8; 32];
+    let frame = vec![0x5au8; 256 * 1024];
+    let nonce = [1u8; 12];
+    let aad = b"message id and frame aad";
+    let sealed = {
+        use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+        let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
+        let mut buf = frame.clone();
+        k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+            .unwrap();
+        buf
+    };
+    let lc_key = {
+        use aws_lc_rs::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap())
+    };
+    let mut buf = sealed.clone();
+    let lc_open = || {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        buf.copy_from_slice(&sealed);
+        lc_key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+            .unwrap();
+    };
+    let lc = measure(lc_open, 200);
+    let rc_cipher = {
+        use aes_gcm::KeyInit;
+        aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap()
+    };
+    let rc_open = || {
+        use aes_gcm::aead::Aead;
+        let out = rc_cipher
+            .decrypt(
+                &nonce.into(),
+                aes_gcm::aead::Payload {
+                    msg: black_box(&sealed),
+                    aad,
+                },
+            )
+            .unwrap();
+        black_box(out);
+    };
+    report(
+        "AES-256-GCM open (256 KiB)",
+        lc,
+        measure(rc_open, 40),
+        Some(frame.len()),
+    );
+}

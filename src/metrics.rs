@@ -1,0 +1,108 @@
+//! Per-invocation counters, written as one CloudWatch Embedded Metric Format log line.
+
+use crate::classify::ActivityClass;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Namespace of the metrics in CloudWatch.
+pub const NAMESPACE: &str = "DasPartitioner";
+
+/// Counters of one invocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    pub records_ok: usize,
+    pub records_dropped: usize,
+    pub records_failed: usize,
+    pub events_by_class: BTreeMap<ActivityClass, usize>,
+    pub heartbeats_dropped: usize,
+    pub excluded_events_dropped: usize,
+    pub kms_calls: usize,
+    pub kms_cache_hits: usize,
+    /// Bytes of record data received (decoded from base64).
+    pub bytes_in: usize,
+    /// Bytes of record data returned (before base64).
+    pub bytes_out: usize,
+}
+
+impl Metrics {
+    fn values(&self) -> Vec<(String, usize)> {
+        let mut values = vec![
+            ("RecordsOk".to_string(), self.records_ok),
+            ("RecordsDropped".to_string(), self.records_dropped),
+            ("RecordsProcessingFailed".to_string(), self.records_failed),
+            ("HeartbeatsDropped".to_string(), self.heartbeats_dropped),
+            ("ExcludedEventsDropped".to_string(), self.excluded_events_dropped),
+            ("KmsCalls".to_string(), self.kms_calls),
+            ("KmsCacheHits".to_string(), self.kms_cache_hits),
+        ];
+        for class in ActivityClass::ALL {
+            let n = self.events_by_class.get(&class).copied().unwrap_or(0);
+            values.push((format!("Events_{}", class.as_str()), n));
+        }
+        values.push(("BytesIn".to_string(), self.bytes_in));
+        values.push(("BytesOut".to_string(), self.bytes_out));
+        values
+    }
+
+    /// One EMF line: `_aws` metadata plus one member per metric, dimension `Service`.
+    pub fn to_emf(&self, timestamp_ms: i64) -> String {
+        let values = self.values();
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, _)| {
+                let unit = if name.starts_with("Bytes") {
+                    "Bytes"
+                } else {
+                    "Count"
+                };
+                json!({"Name": name, "Unit": unit})
+            })
+            .collect();
+        let mut line = Map::new();
+        line.insert(
+            "_aws".to_string(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Service"]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        line.insert("Service".to_string(), json!("das-partitioner"));
+        for (name, value) in values {
+            line.insert(name, json!(value));
+        }
+        Value::Object(line).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_every_member_it_carries() {
+        let mut m = Metrics {
+            records_ok: 3,
+            kms_calls: 1,
+            bytes_in: 10,
+            ..Metrics::default()
+        };
+        m.events_by_class.insert(ActivityClass::AuthFailure, 2);
+        let line: Value = serde_json::from_str(&m.to_emf(1_700_000_000_000)).unwrap();
+        let defs = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        for def in defs {
+            let name = def["Name"].as_str().unwrap();
+            assert!(line[name].is_u64(), "{name} declared but missing");
+        }
+        assert_eq!(line["RecordsOk"], 3);
+        assert_eq!(line["Events_AUTH_FAILURE"], 2);
+        assert_eq!(line["Events_DDL"], 0);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        assert!(!m.to_emf(0).contains('\n'));
+    }
+}
