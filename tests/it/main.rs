@@ -3,6 +3,7 @@
 //!   Python aws-encryption-sdk; see tests/fixtures/esdk/README.md).
 //! - `esdk`: every fixture decrypts byte-exact; every corruption is rejected with its error.
 //! - `decode`: envelope → ESDK → gunzip → payload, including the gzip bomb.
+//! - `handler`: whole Firehose invocations per engine against the generator's ground truth.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,3 +14,4 @@
 mod decode;
 mod esdk;
 mod fixtures;
+mod handler;
