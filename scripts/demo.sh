@@ -12,6 +12,8 @@ out=${DEMO_OUT:-out}
 records=${DEMO_RECORDS:-1200}
 corrupt=${DEMO_CORRUPT:-$(( records / 100 + 2 ))}
 export DASP_EXCLUDED_USERS=${DASP_EXCLUDED_USERS-rdsadmin}
+# Corrupted records are logged one warning each; the report lists them anyway.
+export RUST_LOG=${RUST_LOG:-error}
 py=.venv/bin/python
 dasp=target/release/dasp
 step() { printf '\n==> %s\n' "$*" >&2; }
