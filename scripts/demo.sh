@@ -15,7 +15,7 @@ export DASP_EXCLUDED_USERS=${DASP_EXCLUDED_USERS-rdsadmin}
 # Corrupted records are logged one warning each; the report lists them anyway.
 export RUST_LOG=${RUST_LOG:-error}
 py=.venv/bin/python
-dasp=target/release/dasp
+dasp=${CARGO_TARGET_DIR:-target}/release/dasp
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 if [ "${1:-}" != "--with-kms" ]; then
