@@ -357,3 +357,44 @@ fn check_kms_reachable(keys: &kms::Resolved) -> Result<(), InvocationError> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(event: &str) -> String {
+        let extra = Extra {
+            class: ActivityClass::Ddl,
+            cluster_id: Some("cluster-A"),
+            instance_id: None,
+            event_id: "7-0-3",
+            das_version: Some("1.1"),
+        };
+        let mut out = Vec::new();
+        write_line(&mut out, event, &extra).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn appends_fields_after_the_verbatim_event_text() {
+        assert_eq!(
+            line(r#"{"b":1.50,"a":"x\u00e9"}"#),
+            "{\"b\":1.50,\"a\":\"x\\u00e9\",\"activityClass\":\"DDL\",\"clusterId\":\"cluster-A\",\"instanceId\":null,\"eventId\":\"7-0-3\",\"dasVersion\":\"1.1\"}\n"
+        );
+    }
+
+    #[test]
+    fn writes_no_leading_comma_into_an_empty_object() {
+        let l = line("{ }");
+        assert!(l.starts_with("{ \"activityClass\""), "{l}");
+        serde_json::from_str::<serde_json::Value>(&l).unwrap();
+    }
+
+    #[test]
+    fn keeps_a_pretty_printed_event_on_one_line() {
+        let l = line("{\n  \"commandText\": \"a\\nb\",\r\n  \"x\": 1\n}");
+        assert_eq!(l.matches('\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        assert_eq!(v["commandText"], "a\nb");
+    }
+}

@@ -65,7 +65,12 @@ pub fn message_bytes(input: &[u8]) -> Result<Vec<u8>, InspectError> {
                     .map_err(|_| InspectError::EnvelopeNotBase64);
             }
             let compact: String = text.split_whitespace().collect();
-            b64.decode(compact).map_err(|_| InspectError::NotBase64)
+            let decoded = b64.decode(compact).map_err(|_| InspectError::NotBase64)?;
+            // A Kinesis record's data is the base64 of the envelope JSON: look inside it once.
+            match decoded.first() {
+                Some(b'{') => message_bytes(&decoded),
+                _ => Ok(decoded),
+            }
         }
     }
 }
@@ -132,6 +137,11 @@ mod tests {
         );
         assert_eq!(message_bytes(b"  AQI=\n").unwrap(), [1, 2]);
         assert_eq!(message_bytes(&[1, 0x80]).unwrap(), [1, 0x80]);
+        // base64 of an envelope, as in a Kinesis record's data
+        assert_eq!(
+            message_bytes(b"eyJkYXRhYmFzZUFjdGl2aXR5RXZlbnRzIjoiQVFJPSJ9").unwrap(),
+            [1, 2]
+        );
     }
 
     #[test]
