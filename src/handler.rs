@@ -210,11 +210,11 @@ impl<S: DataKeySource> Handler<S> {
                 Ok(envelope)
             })
             .collect();
-        metrics.bytes_in = decoded
+        metrics.bytes_in = event
+            .records
             .iter()
-            .zip(&event.records)
-            .map(|(d, r)| match (d, &r.data) {
-                (_, Some(serde_json::Value::String(s))) => s.len() / 4 * 3,
+            .map(|r| match &r.data {
+                Some(serde_json::Value::String(s)) => s.len() / 4 * 3,
                 _ => 0,
             })
             .sum();
