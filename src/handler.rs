@@ -297,29 +297,36 @@ impl<S: DataKeySource> Handler<S> {
         failures: &mut Vec<(String, RecordError)>,
         metrics: &mut Metrics,
     ) -> KinesisFirehoseResponse {
-        let failed_len = |id: &str| {
-            firehose::serialized_len(&firehose::response_record(id, RecordResult::ProcessingFailed))
-        };
+        let failed_lens: Vec<usize> = event
+            .records
+            .iter()
+            .map(|r| {
+                firehose::serialized_len(&firehose::response_record(
+                    &r.record_id,
+                    RecordResult::ProcessingFailed,
+                ))
+            })
+            .collect();
         // The smallest possible response: every record failed, plus the envelope and commas.
-        let mut size: usize = 16
-            + event
-                .records
-                .iter()
-                .map(|r| failed_len(&r.record_id) + 1)
-                .sum::<usize>();
+        let mut size: usize = 16 + failed_lens.iter().map(|n| n + 1).sum::<usize>();
         let mut records = Vec::with_capacity(results.len());
-        for (record, result) in event.records.iter().zip(results) {
-            let entry = firehose::response_record(&record.record_id, result.clone());
-            let extra = firehose::serialized_len(&entry).saturating_sub(failed_len(&record.record_id));
+        for ((record, result), failed_len) in event.records.iter().zip(results).zip(failed_lens) {
+            let bytes_out = match &result {
+                RecordResult::Ok { data, .. } => data.len(),
+                _ => 0,
+            };
+            let kind = result.as_str();
+            let entry = firehose::response_record(&record.record_id, result);
+            let extra = firehose::serialized_len(&entry).saturating_sub(failed_len);
             let entry = if size.saturating_add(extra) <= self.config.limits.response_budget_bytes {
                 size += extra;
-                match &result {
-                    RecordResult::Ok { data, .. } => {
+                match kind {
+                    "Ok" => {
                         metrics.records_ok += 1;
-                        metrics.bytes_out += data.len();
+                        metrics.bytes_out += bytes_out;
                     }
-                    RecordResult::Dropped => metrics.records_dropped += 1,
-                    RecordResult::ProcessingFailed => metrics.records_failed += 1,
+                    "Dropped" => metrics.records_dropped += 1,
+                    _ => metrics.records_failed += 1,
                 }
                 entry
             } else {
