@@ -36,7 +36,7 @@ test-rust:
 # aws-sdk-kms against a real KMS emulator (moto), started on a free loopback port and stopped
 # afterwards, also when a test fails.
 test-kms: venv
-	scripts/with-moto.sh $(CARGO) test --locked --test kms_emulator -- --ignored --test-threads 2
+	scripts/with-moto.sh $(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
 
 # A small demo end to end, checked against the generator's ground truth.
 test-demo: venv build

@@ -168,6 +168,7 @@ class StreamRecord:
     envelope: dict
     message: bytes
     data: bytes
+    payload: dict
     corruption: str | None = None
 
 
@@ -222,7 +223,7 @@ def build_stream(name: str, count: int, seed: int, start: datetime,
         arrival_ms = int(planned.events[-1].at.timestamp() * 1000) + rng.randint(50, 900)
         records.append(StreamRecord(
             name, engine.resource_id, record_id, sequence_number, partition_key, arrival_ms,
-            planned, envelope, message, envelope_bytes(name, envelope),
+            planned, envelope, message, envelope_bytes(name, envelope), payload,
         ))
     return Stream(engine, records)
 
@@ -332,7 +333,10 @@ def utc_hour(at: datetime) -> str:
 
 def truth_lines(rec: StreamRecord) -> list[dict]:
     """Ground truth of a record: one line per activity event, or one line for a record that must
-    give no event (heartbeat-only: Dropped; corrupted: ProcessingFailed)."""
+    give no event (heartbeat-only: Dropped; corrupted: ProcessingFailed). Event lines carry the
+    event's JSON text exactly as it was encrypted (`eventText`), and the payload fields the
+    output lines repeat (`clusterId`, `instanceId`, `dasVersion`), so a consumer can check every
+    output line against what went in."""
     base = {"engine": rec.engine, "resourceId": rec.resource_id, "recordId": rec.record_id}
     if rec.corruption or rec.planned.heartbeat_only:
         return [base | {
@@ -351,6 +355,10 @@ def truth_lines(rec: StreamRecord) -> list[dict]:
             "dbUserName": e.event.get("dbUserName"),
             "recordResult": "Ok",
             "hour": utc_hour(e.at),
+            "clusterId": rec.payload.get("clusterId"),
+            "instanceId": rec.payload.get("instanceId"),
+            "dasVersion": rec.envelope["version"],
+            "eventText": json.dumps(e.event, separators=(",", ":")),
         }
         for i, e in enumerate(rec.planned.events)
         if e.label is not None

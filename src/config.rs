@@ -9,7 +9,7 @@
 //! | `DASP_KMS_CONCURRENCY` | distinct data keys decrypted at once | 8 |
 //! | `DASP_KMS_CACHE_SIZE` | decrypted data keys kept between invocations | 1024 |
 
-use crate::kms::KeyContext;
+use crate::keys::KeyContext;
 use crate::limits::{self, Limits};
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
@@ -133,8 +133,16 @@ mod tests {
     }
 
     #[test]
-    fn defaults_when_nothing_is_set() {
-        assert_eq!(from(&[]).unwrap(), Config::default());
+    fn defaults_when_nothing_is_set_are_the_documented_ones() {
+        // The values of the README's configuration table, written out: not `Config::default()`,
+        // which would compare the code with itself.
+        let c = from(&[("DASP_EXCLUDED_USERS", " , ")]).unwrap();
+        assert_eq!(c.resource_id, None);
+        assert!(c.excluded_users.is_empty());
+        assert_eq!(c.limits.max_inflated_bytes, 67_108_864);
+        assert_eq!(c.limits.response_budget_bytes, 6_000_000);
+        assert_eq!(c.kms_concurrency.get(), 8);
+        assert_eq!(c.kms_cache_size.get(), 1024);
     }
 
     #[test]

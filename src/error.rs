@@ -1,25 +1,27 @@
 //! Why one record failed. Each variant has a stable label for logs and metrics; no message
 //! ever carries plaintext, keys or event contents.
 
-use crate::envelope::EnvelopeError;
+use crate::decode::{InflateError, PayloadError};
 use crate::esdk::EsdkError;
-use crate::inflate::InflateError;
-use crate::kms::KeyError;
+use crate::ingest::EnvelopeError;
+use crate::keys::KeyError;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    #[error("record data is missing or is not a base64 string")]
-    MissingData,
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     #[error("no database resource id: the stream name is not aws-rds-das-<id>; set DASP_RESOURCE_ID")]
     NoResourceId,
     #[error("kms: {0}")]
     Kms(#[from] KeyError),
+    #[error("the record's data key was not among the keys resolved for this invocation")]
+    KeyNotResolved,
     #[error("esdk: {0}")]
     Esdk(#[from] EsdkError),
     #[error(transparent)]
     Inflate(#[from] InflateError),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
     #[error("event {0} of the payload is not a JSON object")]
     EventNotObject(usize),
     #[error("response budget exceeded: lower the Firehose processor BufferSizeInMBs")]
@@ -29,12 +31,13 @@ pub enum RecordError {
 impl RecordError {
     pub fn label(&self) -> &'static str {
         match self {
-            RecordError::MissingData => "data_missing",
             RecordError::Envelope(e) => e.label(),
             RecordError::NoResourceId => "no_resource_id",
             RecordError::Kms(e) => e.label,
+            RecordError::KeyNotResolved => "key_not_resolved",
             RecordError::Esdk(e) => e.label(),
             RecordError::Inflate(e) => e.label(),
+            RecordError::Payload(e) => e.label(),
             RecordError::EventNotObject(_) => "event_not_object",
             RecordError::OverResponseBudget => "over_response_budget",
         }

@@ -18,6 +18,10 @@ pub const MAX_KMS_BLOB_BYTES: usize = 6 * 1024;
 /// specification lets decryptors cap this.
 pub const MAX_ENCRYPTED_DATA_KEYS: usize = 16;
 
+/// Most encryption context pairs accepted in one ESDK header. DAS writes none, or one
+/// (`aws-crypto-public-key`) for signed suites; the count is checked before any pair is read.
+pub const MAX_ENCRYPTION_CONTEXT_PAIRS: usize = 16;
+
 /// Most events accepted in one decrypted DAS record.
 pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 

@@ -1,9 +1,9 @@
 //! The Lambda: glue only. Logging, configuration, the KMS client, then the shared handler.
 
 use das_partitioner::config::Config;
-use das_partitioner::firehose::FirehoseEvent;
 use das_partitioner::handler::Handler;
-use das_partitioner::kms::KmsDataKeys;
+use das_partitioner::ingest::FirehoseEvent;
+use das_partitioner::keys::KmsDataKeys;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
             .inspect_err(|e| tracing::error!(error = %e, "invocation failed"))?;
         // One CloudWatch Embedded Metric Format line per invocation.
         println!("{}", invocation.metrics.to_emf(now.timestamp_millis()));
-        Ok::<_, Error>(invocation.response)
+        Ok::<_, Error>(invocation.into_response(&event.payload))
     }))
     .await
 }

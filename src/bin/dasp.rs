@@ -5,12 +5,11 @@
 //!   on a Firehose invocation event, with the same configuration variables and real KMS client.
 
 use clap::{Parser, Subcommand};
+use das_partitioner::cli::{inspect, s3_layout};
 use das_partitioner::config::Config;
-use das_partitioner::firehose::FirehoseEvent;
 use das_partitioner::handler::Handler;
-use das_partitioner::inspect;
-use das_partitioner::kms::KmsDataKeys;
-use das_partitioner::local_s3;
+use das_partitioner::ingest::FirehoseEvent;
+use das_partitioner::keys::KmsDataKeys;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -114,7 +113,17 @@ async fn run_transform(event: &Path, out: Option<&Path>, s3_layout: Option<&Path
         .await
         .map_err(|e| fail(1, format!("invocation failed: {e}")))?;
 
-    let response = serde_json::to_vec_pretty(&invocation.response).map_err(|e| fail(1, e))?;
+    if let Some(dir) = s3_layout {
+        for (key, data) in s3_layout::objects(&event, &invocation.outcomes, now) {
+            let path = dir.join(key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| fail(1, format!("{}: {e}", parent.display())))?;
+            }
+            std::fs::write(&path, data).map_err(|e| fail(1, format!("{}: {e}", path.display())))?;
+        }
+    }
+    let metrics = invocation.metrics.clone();
+    let response = serde_json::to_vec_pretty(&invocation.into_response(&event)).map_err(|e| fail(1, e))?;
     match out {
         Some(path) => {
             std::fs::write(path, &response).map_err(|e| fail(1, format!("{}: {e}", path.display())))?
@@ -127,16 +136,7 @@ async fn run_transform(event: &Path, out: Option<&Path>, s3_layout: Option<&Path
                 .map_err(|e| fail(1, e))?;
         }
     }
-    if let Some(dir) = s3_layout {
-        for (key, data) in local_s3::objects(&event, &invocation.response, &invocation.failures, now) {
-            let path = dir.join(key);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| fail(1, format!("{}: {e}", parent.display())))?;
-            }
-            std::fs::write(&path, data).map_err(|e| fail(1, format!("{}: {e}", path.display())))?;
-        }
-    }
-    let m = &invocation.metrics;
+    let m = &metrics;
     eprintln!(
         "dasp: {} records: {} Ok, {} Dropped, {} ProcessingFailed; {} KMS calls, {} cache hits",
         event.records.len(),

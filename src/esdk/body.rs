@@ -1,12 +1,16 @@
-//! The message body (framed and non-framed) and the footer, parsed without any key.
+//! The message body (framed and non-framed) and the footer's place: parsed without any key,
+//! then decrypted frame by frame once the header and the signature have verified.
 //!
 //! Source: aws-encryption-sdk-specification, data-format/message-body.md,
 //! message-body-aad.md and message-footer.md.
 
 use super::EsdkError;
+use super::footer::Verified;
 use super::header::{ContentType, Header};
+use super::kdf::AuthenticatedKey;
+use super::reader::Reader;
 use super::suite::{IV_LEN, TAG_LEN};
-use crate::codec::Reader;
+use zeroize::Zeroizing;
 
 /// Marks the final frame of framed data.
 const SEQUENCE_NUMBER_END: u32 = 0xFFFF_FFFF;
@@ -140,4 +144,53 @@ fn frames<'a>(r: &mut Reader<'a>, frame_length: u32) -> Result<Vec<Frame<'a>>, E
             .filter(|n| *n != SEQUENCE_NUMBER_END)
             .ok_or(EsdkError::TooLarge("frame count"))?;
     }
+}
+
+/// Plaintext that has passed every check. Only [`decrypt`] makes one.
+pub struct Plaintext(Zeroizing<Vec<u8>>);
+
+impl Plaintext {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plaintext({} bytes, redacted)", self.0.len())
+    }
+}
+
+/// Decrypts every frame of a body whose header authenticated under `key` and whose signature
+/// verified. A failing frame zeroizes what was decrypted before it.
+pub fn decrypt(key: &AuthenticatedKey<'_, '_>, verified: Verified<'_, '_>) -> Result<Plaintext, EsdkError> {
+    let body = verified.body();
+    let message_id = key.header().message_id;
+    let mut out = Zeroizing::new(Vec::with_capacity(body.content_len()));
+    for frame in &body.frames {
+        let start = out.len();
+        out.extend_from_slice(frame.ciphertext);
+        out.extend_from_slice(frame.tag);
+        let aad = frame_aad(message_id, frame);
+        let opened = out
+            .get_mut(start..)
+            .and_then(|in_out| key.open(frame.iv, &aad, in_out));
+        if opened != Some(frame.ciphertext.len()) {
+            return Err(EsdkError::FrameAuth(frame.sequence_number));
+        }
+        out.truncate(start + frame.ciphertext.len());
+    }
+    Ok(Plaintext(out))
+}
+
+/// Body AAD: message id ‖ content string ‖ u32 sequence number ‖ u64 content length.
+fn frame_aad(message_id: &[u8], frame: &Frame<'_>) -> Vec<u8> {
+    let content = frame.kind.aad_content_string();
+    let mut aad = Vec::with_capacity(message_id.len() + content.len() + 12);
+    aad.extend_from_slice(message_id);
+    aad.extend_from_slice(content);
+    aad.extend_from_slice(&frame.sequence_number.to_be_bytes());
+    let len = u64::try_from(frame.ciphertext.len()).unwrap_or(u64::MAX);
+    aad.extend_from_slice(&len.to_be_bytes());
+    aad
 }

@@ -4,8 +4,9 @@
 //! framework/structures.md (encryption context serialization).
 
 use super::EsdkError;
+use super::context;
+use super::reader::Reader;
 use super::suite::{COMMITMENT_LEN, IV_LEN, Suite, TAG_LEN};
-use crate::codec::Reader;
 use crate::limits::MAX_ENCRYPTED_DATA_KEYS;
 
 /// Framed or non-framed body.
@@ -79,7 +80,7 @@ pub fn parse(message: &[u8]) -> Result<Header<'_>, EsdkError> {
 
     let aad_len = r.u16("encryption context length")?;
     let mut aad = r.sub(usize::from(aad_len), "encryption context")?;
-    let context = parse_context(&mut aad)?;
+    let context = context::parse(&mut aad)?;
 
     let edk_count = r.u16("encrypted data key count")?;
     if edk_count == 0 {
@@ -148,60 +149,6 @@ pub fn parse(message: &[u8]) -> Result<Header<'_>, EsdkError> {
         auth_tag,
         len: r.position(),
     })
-}
-
-fn parse_context<'a>(aad: &mut Reader<'a>) -> Result<Vec<(&'a str, &'a str)>, EsdkError> {
-    if aad.is_empty() {
-        return Ok(Vec::new());
-    }
-    let count = aad.u16("encryption context pair count")?;
-    if count == 0 {
-        // An empty context is encoded as a zero length, never as a zero count.
-        return Err(EsdkError::Invalid("encryption context (zero pairs)"));
-    }
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(usize::from(count).min(aad.remaining() / 4));
-    for _ in 0..count {
-        let key = utf8(aad.u16_prefixed("encryption context key")?)?;
-        let value = utf8(aad.u16_prefixed("encryption context value")?)?;
-        if pairs.iter().any(|(k, _)| *k == key) {
-            return Err(EsdkError::Invalid("encryption context (duplicate key)"));
-        }
-        pairs.push((key, value));
-    }
-    if !aad.is_empty() {
-        return Err(EsdkError::Invalid(
-            "encryption context (bytes after the last pair)",
-        ));
-    }
-    Ok(pairs)
-}
-
-fn utf8(bytes: &[u8]) -> Result<&str, EsdkError> {
-    std::str::from_utf8(bytes).map_err(|_| EsdkError::Invalid("encryption context (not UTF-8)"))
-}
-
-/// The canonical serialization of an encryption context (pairs sorted by key bytes), used as
-/// AAD by the raw AES keyring. Empty for an empty context.
-pub fn serialize_context(pairs: &[(&str, &str)]) -> Result<Vec<u8>, EsdkError> {
-    if pairs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sorted = pairs.to_vec();
-    sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let too_large = || EsdkError::TooLarge("encryption context");
-    let mut out = Vec::new();
-    out.extend_from_slice(
-        &u16::try_from(sorted.len())
-            .map_err(|_| too_large())?
-            .to_be_bytes(),
-    );
-    for (k, v) in sorted {
-        for part in [k, v] {
-            out.extend_from_slice(&u16::try_from(part.len()).map_err(|_| too_large())?.to_be_bytes());
-            out.extend_from_slice(part.as_bytes());
-        }
-    }
-    Ok(out)
 }
 
 impl Header<'_> {

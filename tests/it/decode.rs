@@ -1,9 +1,9 @@
 //! Decrypted fixtures through the bounded gunzip and the payload parser.
 
 use crate::fixtures;
-use das_partitioner::envelope::parse_payload;
+use das_partitioner::decode::parse_payload;
+use das_partitioner::decode::{InflateError, gunzip};
 use das_partitioner::esdk::{self, RawAesKeyring};
-use das_partitioner::inflate::{InflateError, gunzip};
 
 const CAP: usize = 64 * 1024 * 1024;
 

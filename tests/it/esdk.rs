@@ -18,8 +18,12 @@ fn offset(whole: &[u8], part: &[u8]) -> usize {
 }
 
 fn flipped(message: &[u8], at: usize) -> Vec<u8> {
+    flipped_bit(message, at, 0)
+}
+
+fn flipped_bit(message: &[u8], at: usize, bit: u32) -> Vec<u8> {
     let mut m = message.to_vec();
-    m[at] ^= 0x01;
+    m[at] ^= 1 << bit;
     m
 }
 
@@ -67,56 +71,96 @@ fn covers_every_suite_and_both_body_types() {
     assert!(cases.iter().any(|c| c.frame_length == 262_144 && c.frames >= 3));
 }
 
+/// Every prefix of every fixture message, the 500 KB ones included, is rejected as cut short
+/// or malformed: never accepted, never another error.
 #[test]
-fn rejects_every_truncation_of_small_messages() {
-    for case in fixtures::cases()
-        .iter()
-        .filter(|c| c.message_bytes().len() <= 30_000)
-    {
+fn rejects_every_truncation_of_every_message() {
+    for case in fixtures::cases() {
         let message = case.message_bytes();
+        let key = case.key();
+        let keyring = RawAesKeyring::das(&key);
         for len in 0..message.len() {
-            let err = decrypt(&message[..len], case).expect_err(&format!("{} cut at {len}", case.name));
+            match esdk::decrypt(&message[..len], &keyring) {
+                Err(EsdkError::Truncated(_) | EsdkError::Invalid(_) | EsdkError::FrameOrder { .. }) => {}
+                other => panic!("{} cut at {len}: {other:?}", case.name),
+            }
+        }
+    }
+}
+
+/// Every one of the 8 bits of every byte of `name` is rejected.
+fn assert_every_bit_flip_rejected(name: &str) {
+    let case = fixtures::case(name);
+    let message = case.message_bytes();
+    for at in 0..message.len() {
+        for bit in 0..8 {
             assert!(
-                matches!(
-                    err,
-                    EsdkError::Truncated(_) | EsdkError::Invalid(_) | EsdkError::FrameOrder { .. }
-                ),
-                "{} cut at {len}: {err:?}",
-                case.name
+                decrypt(&flipped_bit(&message, at, bit), &case).is_err(),
+                "{name}: flip of bit {bit} at {at} accepted"
             );
         }
     }
 }
 
+/// Many tiny frames (17-byte frames, 0x0178).
 #[test]
-fn rejects_truncations_of_large_messages_as_truncated() {
-    let case = fixtures::case("s0378-f262144-ctx");
-    let message = case.message_bytes();
-    for len in (0..message.len())
-        .step_by(997)
-        .chain([message.len() - 1, message.len() - 104])
-    {
-        assert!(
-            matches!(decrypt(&message[..len], &case), Err(EsdkError::Truncated(_))),
-            "cut at {len}"
-        );
-    }
+fn rejects_every_single_bit_flip_of_every_byte_of_a_many_framed_message() {
+    assert_every_bit_flip_rejected("s0178-f17-many");
 }
 
+/// A non-committing HKDF suite with an encryption context (0x0214, signed P-256).
 #[test]
-fn rejects_every_single_bit_flip() {
-    for name in [
-        "s0178-f17-many",
-        "s0214-f4096-ctx",
-        "s0578-f4096-noctx",
-        "s0178-nonframed-ctx",
-    ] {
-        let case = fixtures::case(name);
-        let message = case.message_bytes();
-        for at in 0..message.len() {
+fn rejects_every_single_bit_flip_of_every_byte_of_a_p256_signed_message() {
+    assert_every_bit_flip_rejected("s0214-f4096-ctx");
+}
+
+/// A committing, P-384-signed suite (0x0578).
+#[test]
+fn rejects_every_single_bit_flip_of_every_byte_of_a_committing_signed_message() {
+    assert_every_bit_flip_rejected("s0578-f4096-noctx");
+}
+
+/// A non-framed body.
+#[test]
+fn rejects_every_single_bit_flip_of_every_byte_of_a_non_framed_message() {
+    assert_every_bit_flip_rejected("s0178-nonframed-ctx");
+}
+
+/// In a 500 KB signed message: every bit of every byte of every region except the bulk of
+/// frame content (header, every frame's sequence number, IV and tag, the final frame's length,
+/// the signature), and every bit of the first, middle and last byte of each frame's content.
+#[test]
+fn rejects_every_single_bit_flip_in_every_region_of_a_large_signed_message() {
+    let case = fixtures::case("s0378-f262144-ctx");
+    let message = case.message_bytes();
+    let parsed = esdk::parse(&message).unwrap();
+    let mut positions: Vec<usize> = (0..parsed.header.len).collect();
+    for frame in &parsed.body.frames {
+        let content = offset(&message, frame.ciphertext);
+        // A frame starts with its sequence number and IV (seq 4 + IV 12); a final frame with
+        // the end marker, sequence number, IV and content length (4 + 4 + 12 + 4).
+        let fields = if frame.kind == esdk::FrameKind::Final {
+            24
+        } else {
+            16
+        };
+        positions.extend(content - fields..content);
+        let len = frame.ciphertext.len();
+        if len > 0 {
+            positions.extend([content, content + len / 2, content + len - 1]);
+        }
+        let tag = offset(&message, frame.tag);
+        positions.extend(tag..tag + frame.tag.len());
+    }
+    let signature_start = parsed.body.signed_bytes.len();
+    positions.extend(signature_start..message.len());
+    positions.sort_unstable();
+    positions.dedup();
+    for at in positions {
+        for bit in 0..8 {
             assert!(
-                decrypt(&flipped(&message, at), &case).is_err(),
-                "{name}: flip at {at} accepted"
+                decrypt(&flipped_bit(&message, at, bit), &case).is_err(),
+                "flip of bit {bit} at {at} accepted"
             );
         }
     }

@@ -1,9 +1,13 @@
-//! The one integration-test binary. Modules:
+//! The one integration-test binary (`autotests = false` in Cargo.toml). Modules:
 //! - `fixtures`: loads the cross-implementation fixtures (tests/fixtures/, made by the official
 //!   Python aws-encryption-sdk; see tests/fixtures/esdk/README.md).
-//! - `esdk`: every fixture decrypts byte-exact; every corruption is rejected with its error.
+//! - `esdk`: every fixture decrypts byte-exact; every truncation and bit flip is rejected.
 //! - `decode`: envelope → ESDK → gunzip → payload, including the gzip bomb.
 //! - `handler`: whole Firehose invocations per engine against the generator's ground truth.
+//! - `regression`: one test per fixed defect.
+//! - `cli`: the `dasp` binary as a user runs it.
+//! - `kms`: aws-sdk-kms against the moto emulator; `#[ignore]`d unless run through
+//!   `make test-kms` (scripts/with-moto.sh), except the unreachable-endpoint test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +15,10 @@
     clippy::indexing_slicing
 )]
 
+mod cli;
 mod decode;
 mod esdk;
 mod fixtures;
 mod handler;
+mod kms;
+mod regression;

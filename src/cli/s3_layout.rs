@@ -6,9 +6,8 @@
 //! ProcessingFailed records go to `das-errors/processing-failed/YYYY/MM/DD/HH/` as Firehose's
 //! error JSON lines, `rawData` being the original record (what a replay tool reads).
 
-use crate::error::RecordError;
-use crate::firehose::FirehoseEvent;
-use aws_lambda_events::firehose::KinesisFirehoseResponse;
+use crate::ingest::FirehoseEvent;
+use crate::output::Outcome;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -19,13 +18,9 @@ pub const DATA_PREFIX: &str = "das";
 /// The error prefix; matches the deployed Firehose `ErrorOutputPrefix`.
 pub const ERROR_PREFIX: &str = "das-errors";
 
-/// The S3 objects (relative key, content) Firehose would write for this invocation.
-pub fn objects(
-    event: &FirehoseEvent,
-    response: &KinesisFirehoseResponse,
-    failures: &[(String, RecordError)],
-    now: DateTime<Utc>,
-) -> Vec<(PathBuf, Vec<u8>)> {
+/// The S3 objects (relative key, content) Firehose would write for this invocation: `outcomes`
+/// holds one outcome per record of `event`, at the record's index.
+pub fn objects(event: &FirehoseEvent, outcomes: &[Outcome], now: DateTime<Utc>) -> Vec<(PathBuf, Vec<u8>)> {
     let stream = event
         .delivery_stream_arn
         .as_deref()
@@ -42,33 +37,20 @@ pub fn objects(
 
     let mut partitions: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     let mut failed_lines = Vec::new();
-    for (record, out) in event.records.iter().zip(&response.records) {
-        match out.result.as_deref() {
-            Some("Ok") => {
-                let keys = &out.metadata.partition_keys;
-                let key = |k: &str| keys.get(k).map_or("unknown", String::as_str).to_string();
-                let prefix = PathBuf::from(DATA_PREFIX)
-                    .join(format!("activity_class={}", key("activity_class")))
-                    .join(format!("resource_id={}", key("resource_id")))
-                    .join(format!("year={}", key("year")))
-                    .join(format!("month={}", key("month")))
-                    .join(format!("day={}", key("day")))
-                    .join(format!("hour={}", key("hour")));
-                partitions
-                    .entry(prefix)
-                    .or_default()
-                    .extend_from_slice(&out.data.0);
+    for (record, outcome) in event.records.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Ok { data, keys, .. } => {
+                let prefix = keys
+                    .pairs()
+                    .fold(PathBuf::from(DATA_PREFIX), |p, (k, v)| p.join(format!("{k}={v}")));
+                partitions.entry(prefix).or_default().extend_from_slice(data);
             }
-            Some("ProcessingFailed") => {
-                let reason = failures
-                    .iter()
-                    .find(|(id, _)| id == &record.record_id)
-                    .map_or("unknown", |(_, e)| e.label());
+            Outcome::Failed(error) => {
                 let line = json!({
                     "attemptsMade": 1,
                     "arrivalTimestamp": record.arrival_time().map_or(now.timestamp_millis(), |t| t.timestamp_millis()),
                     "errorCode": "Lambda.ProcessingFailedStatus",
-                    "errorMessage": format!("The Lambda function marked the record ProcessingFailed ({reason})"),
+                    "errorMessage": format!("The Lambda function marked the record ProcessingFailed ({})", error.label()),
                     "attemptEndingTimestamp": now.timestamp_millis(),
                     "rawData": record.data.as_ref().and_then(|d| d.as_str()).unwrap_or_default(),
                     "lambdaArn": "arn:aws:lambda:local:000000000000:function:das-partitioner",
@@ -76,7 +58,7 @@ pub fn objects(
                 failed_lines.extend_from_slice(line.to_string().as_bytes());
                 failed_lines.push(b'\n');
             }
-            _ => {}
+            Outcome::Dropped { .. } => {}
         }
     }
     let mut objects: Vec<(PathBuf, Vec<u8>)> = partitions

@@ -1,8 +1,11 @@
 //! Firehose dynamic-partition keys and event times.
+//!
+//! The S3 prefix of the deployed Firehose references exactly [`KEY_NAMES`], in that order;
+//! every Ok record carries all of them.
 
 use crate::limits::MAX_PARTITION_VALUE_CHARS;
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
-use std::collections::HashMap;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Partition value for a record whose kept events have more than one class.
 pub const MIXED: &str = "MIXED";
@@ -41,20 +44,55 @@ pub fn sanitize(value: &str) -> String {
     if out.is_empty() { UNKNOWN.to_string() } else { out }
 }
 
-/// The full key set of one Ok record: every key the S3 prefix references is always present.
-pub fn partition_keys(
-    activity_class: &str,
-    resource_id: &str,
-    time: DateTime<Utc>,
-) -> HashMap<String, String> {
-    HashMap::from([
-        ("activity_class".to_string(), sanitize(activity_class)),
-        ("resource_id".to_string(), sanitize(resource_id)),
-        ("year".to_string(), format!("{:04}", time.year())),
-        ("month".to_string(), format!("{:02}", time.month())),
-        ("day".to_string(), format!("{:02}", time.day())),
-        ("hour".to_string(), format!("{:02}", time.hour())),
-    ])
+/// The partition keys every Ok record returns, in the order of the S3 prefix.
+pub const KEY_NAMES: [&str; 6] = ["activity_class", "resource_id", "year", "month", "day", "hour"];
+
+/// The key set of one Ok record: every key the S3 prefix references, always present, each
+/// value in `[A-Za-z0-9_-]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionKeys {
+    values: [String; 6],
+}
+
+impl PartitionKeys {
+    /// Keys for `activity_class` (a class name or [`MIXED`]), the resource id and the hour of
+    /// `time` (UTC).
+    pub fn new(activity_class: &str, resource_id: &str, time: DateTime<Utc>) -> Self {
+        PartitionKeys {
+            values: [
+                sanitize(activity_class),
+                sanitize(resource_id),
+                format!("{:04}", time.year()),
+                format!("{:02}", time.month()),
+                format!("{:02}", time.day()),
+                format!("{:02}", time.hour()),
+            ],
+        }
+    }
+
+    /// `(name, value)` pairs in [`KEY_NAMES`] order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        KEY_NAMES.into_iter().zip(self.values.iter().map(String::as_str))
+    }
+
+    /// The value of one key.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    pub fn activity_class(&self) -> &str {
+        self.get("activity_class").unwrap_or(UNKNOWN)
+    }
+}
+
+impl Serialize for PartitionKeys {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(KEY_NAMES.len()))?;
+        for (k, v) in self.pairs() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -96,13 +134,24 @@ mod tests {
     }
 
     #[test]
-    fn always_returns_all_six_keys_zero_padded() {
+    fn always_returns_all_six_keys_zero_padded_in_prefix_order() {
         let t = parse_event_time("2024-02-03 04:05:06+00").unwrap();
-        let keys = partition_keys("DDL", "cluster-ABC", t);
-        assert_eq!(keys.len(), 6);
-        assert_eq!(keys["month"], "02");
-        assert_eq!(keys["day"], "03");
-        assert_eq!(keys["hour"], "04");
-        assert_eq!(keys["resource_id"], "cluster-ABC");
+        let keys = PartitionKeys::new("AUTH FAILURE", "cluster-ABC", t);
+        let pairs: Vec<(&str, &str)> = keys.pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("activity_class", "AUTH_FAILURE"),
+                ("resource_id", "cluster-ABC"),
+                ("year", "2024"),
+                ("month", "02"),
+                ("day", "03"),
+                ("hour", "04"),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&keys).unwrap(),
+            r#"{"activity_class":"AUTH_FAILURE","resource_id":"cluster-ABC","year":"2024","month":"02","day":"03","hour":"04"}"#
+        );
     }
 }

@@ -1,22 +1,22 @@
-//! The DAS envelope: the JSON object of one Kinesis record, and the decrypted payload inside it.
+//! The DAS envelope: the JSON object of one Kinesis record (`type`, `version`,
+//! `databaseActivityEvents` = base64 ESDK message, `key` = base64 KMS ciphertext).
 //!
-//! Source: ../shared/design/das-records.md §1 and §4. Unknown fields are tolerated at both levels;
-//! events are kept as raw JSON text so they can be written out verbatim.
+//! Source: ../shared/design/das-records.md §1. Unknown fields are tolerated.
 
-use crate::limits::{MAX_ESDK_MESSAGE_BYTES, MAX_EVENTS_PER_RECORD, MAX_KMS_BLOB_BYTES};
+use super::firehose::FirehoseRecord;
+use crate::limits::{MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES, MAX_RECORD_DATA_BASE64};
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// The `type` of every DAS envelope.
 pub const ENVELOPE_TYPE: &str = "DatabaseActivityMonitoringRecords";
-/// The `type` of every decrypted DAS payload.
-pub const PAYLOAD_TYPE: &str = "DatabaseActivityMonitoringRecord";
 
-/// Why an envelope or payload was rejected.
+/// Why an envelope was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
+    #[error("record data is missing or is not a base64 string")]
+    DataMissing,
     #[error("record data is not base64")]
     DataNotBase64,
     #[error("record data is not a DAS envelope (JSON object with type, databaseActivityEvents, key)")]
@@ -27,22 +27,17 @@ pub enum EnvelopeError {
     FieldNotBase64(&'static str),
     #[error("{0} is empty or larger than its limit")]
     FieldSize(&'static str),
-    #[error("decrypted payload is not a DatabaseActivityMonitoringRecord")]
-    BadPayload,
-    #[error("decrypted payload holds more events than the limit")]
-    TooManyEvents,
 }
 
 impl EnvelopeError {
     pub fn label(&self) -> &'static str {
         match self {
+            EnvelopeError::DataMissing => "data_missing",
             EnvelopeError::DataNotBase64 => "data_not_base64",
             EnvelopeError::NotJson => "envelope_not_json",
             EnvelopeError::UnknownType => "envelope_unknown_type",
             EnvelopeError::FieldNotBase64(_) => "envelope_field_not_base64",
             EnvelopeError::FieldSize(_) => "envelope_field_size",
-            EnvelopeError::BadPayload => "payload_not_das_record",
-            EnvelopeError::TooManyEvents => "payload_too_many_events",
         }
     }
 }
@@ -65,6 +60,19 @@ pub struct Envelope {
     pub version: Option<String>,
     pub message: Vec<u8>,
     pub key_blob: Vec<u8>,
+}
+
+/// Base64-decodes one Firehose record's `data` and parses the envelope in it.
+pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError> {
+    let text = match &record.data {
+        Some(serde_json::Value::String(s)) if s.len() <= MAX_RECORD_DATA_BASE64 => s,
+        Some(serde_json::Value::String(_)) => return Err(EnvelopeError::FieldSize("data")),
+        _ => return Err(EnvelopeError::DataMissing),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| EnvelopeError::DataNotBase64)?;
+    parse_envelope(&bytes)
 }
 
 /// Parses the JSON envelope (the bytes of one Kinesis record).
@@ -92,42 +100,6 @@ fn decode_field(text: &str, field: &'static str, max: usize) -> Result<Vec<u8>, 
         return Err(EnvelopeError::FieldSize(field));
     }
     Ok(bytes)
-}
-
-#[derive(Deserialize)]
-struct RawPayload<'a> {
-    #[serde(rename = "type", default, borrow)]
-    ty: Option<Cow<'a, str>>,
-    #[serde(rename = "clusterId", default, borrow)]
-    cluster_id: Option<Cow<'a, str>>,
-    #[serde(rename = "instanceId", default, borrow)]
-    instance_id: Option<Cow<'a, str>>,
-    #[serde(rename = "databaseActivityEventList", borrow)]
-    events: Vec<&'a RawValue>,
-}
-
-/// A decrypted DAS payload; events borrow their exact JSON text from the inflated bytes.
-#[derive(Debug)]
-pub struct Payload<'a> {
-    pub cluster_id: Option<Cow<'a, str>>,
-    pub instance_id: Option<Cow<'a, str>>,
-    pub events: Vec<&'a RawValue>,
-}
-
-/// Parses an inflated payload.
-pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, EnvelopeError> {
-    let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| EnvelopeError::BadPayload)?;
-    if raw.ty.as_deref().is_some_and(|t| t != PAYLOAD_TYPE) {
-        return Err(EnvelopeError::BadPayload);
-    }
-    if raw.events.len() > MAX_EVENTS_PER_RECORD {
-        return Err(EnvelopeError::TooManyEvents);
-    }
-    Ok(Payload {
-        cluster_id: raw.cluster_id,
-        instance_id: raw.instance_id,
-        events: raw.events,
-    })
 }
 
 #[cfg(test)]
@@ -178,20 +150,5 @@ mod tests {
             parse_envelope(json.as_bytes()),
             Err(EnvelopeError::FieldSize("key"))
         );
-    }
-
-    #[test]
-    fn keeps_events_verbatim() {
-        let json = br#"{"type":"DatabaseActivityMonitoringRecord","clusterId":"","instanceId":"db-1",
-            "databaseActivityEventList":[{"type":"heartbeat"}, {"b": 1.50, "a":"x\u00e9"}]}"#;
-        let p = parse_payload(json).unwrap();
-        assert_eq!(p.cluster_id.as_deref(), Some(""));
-        assert_eq!(p.events[1].get(), r#"{"b": 1.50, "a":"x\u00e9"}"#);
-    }
-
-    #[test]
-    fn rejects_payload_of_another_type() {
-        let json = br#"{"type":"Something","databaseActivityEventList":[]}"#;
-        assert_eq!(parse_payload(json).unwrap_err(), EnvelopeError::BadPayload);
     }
 }

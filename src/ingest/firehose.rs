@@ -1,19 +1,13 @@
-//! The Firehose transformation contract: the invocation we read and the response we answer.
+//! The Firehose transformation invocation we read (the response is `output::response`).
 //!
-//! The input types are our own and lenient on purpose: aws_lambda_events' event types reject
-//! a whole batch for one odd field (`"subsequenceNumber":""` from emulators, a record whose
-//! `data` is not base64), and the contract says one bad record must fail alone. The response is
-//! built with aws_lambda_events' types, with the exact result spellings Firehose accepts
-//! (`Ok`, `Dropped`, `ProcessingFailed`). See ../shared/design/firehose.md.
+//! The types are our own and lenient on purpose: aws_lambda_events' event types reject a whole
+//! batch for one odd field (`"subsequenceNumber":""` from emulators, a record whose `data` is
+//! not base64), and the contract says one bad record must fail alone. See
+//! ../shared/design/firehose.md.
 
-use aws_lambda_events::encodings::Base64Data;
-use aws_lambda_events::firehose::{
-    KinesisFirehoseResponse, KinesisFirehoseResponseRecord, KinesisFirehoseResponseRecordMetadata,
-};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// A Firehose transformation invocation.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -70,6 +64,14 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 impl FirehoseRecord {
+    /// Bytes of record data received (the base64 text's decoded length, approximately).
+    pub fn data_len(&self) -> usize {
+        match &self.data {
+            Some(Value::String(s)) => s.len() / 4 * 3,
+            _ => 0,
+        }
+    }
+
     /// The record's arrival time (milliseconds since the epoch in the event).
     pub fn arrival_time(&self) -> Option<DateTime<Utc>> {
         let ms = match self.approximate_arrival_timestamp.as_ref()? {
@@ -96,69 +98,6 @@ impl FirehoseRecord {
             }
             None => self.record_id.clone(),
         }
-    }
-}
-
-/// What happened to one record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RecordResult {
-    Ok {
-        data: Vec<u8>,
-        partition_keys: HashMap<String, String>,
-    },
-    Dropped,
-    ProcessingFailed,
-}
-
-impl RecordResult {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RecordResult::Ok { .. } => "Ok",
-            RecordResult::Dropped => "Dropped",
-            RecordResult::ProcessingFailed => "ProcessingFailed",
-        }
-    }
-}
-
-/// The response entry for one record.
-pub fn response_record(record_id: &str, result: RecordResult) -> KinesisFirehoseResponseRecord {
-    let mut record = KinesisFirehoseResponseRecord::default();
-    record.record_id = Some(record_id.to_string());
-    record.result = Some(result.as_str().to_string());
-    if let RecordResult::Ok { data, partition_keys } = result {
-        let mut encoded = Base64Data::default();
-        encoded.0 = data;
-        record.data = encoded;
-        let mut metadata = KinesisFirehoseResponseRecordMetadata::default();
-        metadata.partition_keys = partition_keys;
-        record.metadata = metadata;
-    }
-    record
-}
-
-/// The response for all records, in order.
-pub fn response(records: Vec<KinesisFirehoseResponseRecord>) -> KinesisFirehoseResponse {
-    let mut response = KinesisFirehoseResponse::default();
-    response.records = records;
-    response
-}
-
-/// Bytes `value` takes when serialized as JSON, without building the text.
-pub fn serialized_len<T: serde::Serialize>(value: &T) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
     }
 }
 
@@ -192,37 +131,5 @@ mod tests {
         let r: FirehoseRecord =
             serde_json::from_str(r#"{"recordId":"x","approximateArrivalTimestamp":1664028793294}"#).unwrap();
         assert_eq!(r.arrival_time().unwrap().timestamp_millis(), 1_664_028_793_294);
-    }
-
-    #[test]
-    fn serializes_exact_result_spellings() {
-        let ok = response_record(
-            "r1",
-            RecordResult::Ok {
-                data: b"{}\n".to_vec(),
-                partition_keys: HashMap::new(),
-            },
-        );
-        let json = serde_json::to_value(response(vec![
-            ok,
-            response_record("r2", RecordResult::Dropped),
-            response_record("r3", RecordResult::ProcessingFailed),
-        ]))
-        .unwrap();
-        let results: Vec<&str> = json["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["result"].as_str().unwrap())
-            .collect();
-        assert_eq!(results, ["Ok", "Dropped", "ProcessingFailed"]);
-        assert_eq!(json["records"][0]["data"], "e30K");
-        assert_eq!(json["records"][0]["recordId"], "r1");
-    }
-
-    #[test]
-    fn counts_serialized_length_exactly() {
-        let r = response_record("r1", RecordResult::Dropped);
-        assert_eq!(serialized_len(&r), serde_json::to_vec(&r).unwrap().len());
     }
 }

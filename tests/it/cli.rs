@@ -1,10 +1,4 @@
 //! The `dasp` binary as a user runs it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

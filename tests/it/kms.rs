@@ -3,15 +3,9 @@
 //! The `#[ignore]`d tests need the emulator: `make test-kms` starts it on a loopback port
 //! (scripts/with-moto.sh), runs them with `--ignored`, and stops it. Run alone, they fail
 //! loudly instead of passing vacuously.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use aws_sdk_kms::types::DataKeySpec;
-use das_partitioner::kms::{DataKeySource, KeyContext, KeyErrorKind, KmsDataKeys};
+use das_partitioner::keys::{DataKeySource, KeyContext, KeyErrorKind, KmsDataKeys};
 
 fn emulator() -> (String, String) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS")

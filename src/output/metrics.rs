@@ -1,8 +1,9 @@
-//! Per-invocation counters, written as one CloudWatch Embedded Metric Format log line.
+//! Per-invocation counters, derived once from the final outcomes (after the response budget),
+//! and written as one CloudWatch Embedded Metric Format log line.
 
+use super::{EventStats, Outcome};
 use crate::classify::ActivityClass;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 /// Namespace of the metrics in CloudWatch.
 pub const NAMESPACE: &str = "DasPartitioner";
@@ -13,9 +14,8 @@ pub struct Metrics {
     pub records_ok: usize,
     pub records_dropped: usize,
     pub records_failed: usize,
-    pub events_by_class: BTreeMap<ActivityClass, usize>,
-    pub heartbeats_dropped: usize,
-    pub excluded_events_dropped: usize,
+    /// Events of the delivered records (Ok and Dropped): per class, heartbeats, excluded.
+    pub events: EventStats,
     pub kms_calls: usize,
     pub kms_cache_hits: usize,
     /// Bytes of record data received (decoded from base64).
@@ -24,19 +24,51 @@ pub struct Metrics {
     pub bytes_out: usize,
 }
 
+/// What the data-key stage did, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyStats {
+    pub kms_calls: usize,
+    pub cache_hits: usize,
+}
+
 impl Metrics {
+    /// Counts the final outcomes: what Firehose is told is what the metrics say.
+    pub fn from_outcomes(outcomes: &[Outcome], keys: KeyStats, bytes_in: usize) -> Self {
+        let mut m = Metrics {
+            kms_calls: keys.kms_calls,
+            kms_cache_hits: keys.cache_hits,
+            bytes_in,
+            ..Metrics::default()
+        };
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Ok { data, stats, .. } => {
+                    m.records_ok += 1;
+                    m.bytes_out += data.len();
+                    m.events.add(stats);
+                }
+                Outcome::Dropped { stats } => {
+                    m.records_dropped += 1;
+                    m.events.add(stats);
+                }
+                Outcome::Failed(_) => m.records_failed += 1,
+            }
+        }
+        m
+    }
+
     fn values(&self) -> Vec<(String, usize)> {
         let mut values = vec![
             ("RecordsOk".to_string(), self.records_ok),
             ("RecordsDropped".to_string(), self.records_dropped),
             ("RecordsProcessingFailed".to_string(), self.records_failed),
-            ("HeartbeatsDropped".to_string(), self.heartbeats_dropped),
-            ("ExcludedEventsDropped".to_string(), self.excluded_events_dropped),
+            ("HeartbeatsDropped".to_string(), self.events.heartbeats),
+            ("ExcludedEventsDropped".to_string(), self.events.excluded),
             ("KmsCalls".to_string(), self.kms_calls),
             ("KmsCacheHits".to_string(), self.kms_cache_hits),
         ];
         for class in ActivityClass::ALL {
-            let n = self.events_by_class.get(&class).copied().unwrap_or(0);
+            let n = self.events.of(class);
             values.push((format!("Events_{}", class.as_str()), n));
         }
         values.push(("BytesIn".to_string(), self.bytes_in));
@@ -90,7 +122,8 @@ mod tests {
             bytes_in: 10,
             ..Metrics::default()
         };
-        m.events_by_class.insert(ActivityClass::AuthFailure, 2);
+        m.events.count(ActivityClass::AuthFailure);
+        m.events.count(ActivityClass::AuthFailure);
         let line: Value = serde_json::from_str(&m.to_emf(1_700_000_000_000)).unwrap();
         let defs = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()

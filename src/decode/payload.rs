@@ -1,0 +1,87 @@
+//! The decrypted, inflated DAS payload: `type`, `clusterId`, `instanceId` and
+//! `databaseActivityEventList`, whose events are kept as raw JSON text so they can be written
+//! out verbatim.
+//!
+//! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
+
+use crate::limits::MAX_EVENTS_PER_RECORD;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// The `type` of every decrypted DAS payload.
+pub const PAYLOAD_TYPE: &str = "DatabaseActivityMonitoringRecord";
+
+/// Why a payload was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("decrypted payload is not a DatabaseActivityMonitoringRecord")]
+    NotDasRecord,
+    #[error("decrypted payload holds more events than the limit")]
+    TooManyEvents,
+}
+
+impl PayloadError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PayloadError::NotDasRecord => "payload_not_das_record",
+            PayloadError::TooManyEvents => "payload_too_many_events",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPayload<'a> {
+    #[serde(rename = "type", default, borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(rename = "clusterId", default, borrow)]
+    cluster_id: Option<Cow<'a, str>>,
+    #[serde(rename = "instanceId", default, borrow)]
+    instance_id: Option<Cow<'a, str>>,
+    #[serde(rename = "databaseActivityEventList", borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+/// A decrypted DAS payload; events borrow their exact JSON text from the inflated bytes.
+#[derive(Debug)]
+pub struct Payload<'a> {
+    pub cluster_id: Option<Cow<'a, str>>,
+    pub instance_id: Option<Cow<'a, str>>,
+    pub events: Vec<&'a RawValue>,
+}
+
+/// Parses an inflated payload.
+pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
+    let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| PayloadError::NotDasRecord)?;
+    if raw.ty.as_deref().is_some_and(|t| t != PAYLOAD_TYPE) {
+        return Err(PayloadError::NotDasRecord);
+    }
+    if raw.events.len() > MAX_EVENTS_PER_RECORD {
+        return Err(PayloadError::TooManyEvents);
+    }
+    Ok(Payload {
+        cluster_id: raw.cluster_id,
+        instance_id: raw.instance_id,
+        events: raw.events,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_events_verbatim() {
+        let json = br#"{"type":"DatabaseActivityMonitoringRecord","clusterId":"","instanceId":"db-1",
+            "databaseActivityEventList":[{"type":"heartbeat"}, {"b": 1.50, "a":"x\u00e9"}]}"#;
+        let p = parse_payload(json).unwrap();
+        assert_eq!(p.cluster_id.as_deref(), Some(""));
+        assert_eq!(p.events[1].get(), r#"{"b": 1.50, "a":"x\u00e9"}"#);
+    }
+
+    #[test]
+    fn rejects_payload_of_another_type() {
+        let json = br#"{"type":"Something","databaseActivityEventList":[]}"#;
+        assert_eq!(parse_payload(json).unwrap_err(), PayloadError::NotDasRecord);
+    }
+}

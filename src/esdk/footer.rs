@@ -1,0 +1,53 @@
+//! The message footer: the ECDSA signature of signed suites.
+//!
+//! Source: aws-encryption-sdk-specification, data-format/message-footer.md and
+//! client-apis/decrypt.md (the signature covers header and body; the public key is the
+//! `aws-crypto-public-key` context value, a base64 compressed point).
+//!
+//! [`verify`] needs the [`AuthenticatedKey`] of the header (so it runs after header
+//! authentication) and mints the [`Verified`] body that frame decryption requires.
+
+use super::EsdkError;
+use super::body::Body;
+use super::kdf::AuthenticatedKey;
+use aws_lc_rs::signature;
+use base64::Engine as _;
+
+/// Encryption context key under which signed suites carry the public verification key.
+pub const PUBLIC_KEY_CONTEXT_KEY: &str = "aws-crypto-public-key";
+
+/// A body whose signature has verified (or whose suite is unsigned). Only [`verify`] makes one.
+pub struct Verified<'b, 'a> {
+    body: &'b Body<'a>,
+}
+
+impl<'a> Verified<'_, 'a> {
+    pub fn body(&self) -> &Body<'a> {
+        self.body
+    }
+}
+
+/// Verifies the signature of a signed suite; for an unsigned suite, checks there is none.
+pub fn verify<'b, 'a>(
+    key: &AuthenticatedKey<'_, 'a>,
+    body: &'b Body<'a>,
+) -> Result<Verified<'b, 'a>, EsdkError> {
+    let header = key.header();
+    match header.suite.signature {
+        None if body.signature.is_some() => Err(EsdkError::Invalid("signature on an unsigned suite")),
+        None => Ok(Verified { body }),
+        Some(algorithm) => {
+            let encoded = header
+                .context_value(PUBLIC_KEY_CONTEXT_KEY)
+                .ok_or(EsdkError::Invalid("signed message without aws-crypto-public-key"))?;
+            let public_key = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| EsdkError::Invalid("aws-crypto-public-key (not base64)"))?;
+            let signature = body.signature.ok_or(EsdkError::Signature)?;
+            signature::UnparsedPublicKey::new(algorithm, &public_key)
+                .verify(body.signed_bytes, signature)
+                .map_err(|_| EsdkError::Signature)?;
+            Ok(Verified { body })
+        }
+    }
+}

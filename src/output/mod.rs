@@ -1,0 +1,137 @@
+//! Stage 5, output: what each record becomes. One [`Outcome`] per input record, in order; the
+//! JSON lines of kept events ([`line`]), their partition keys ([`partition`]), the response
+//! size budget enforced as outcomes are produced ([`budget`]), the Firehose response
+//! ([`response`]) and the metrics ([`metrics`]), both derived from the final outcomes.
+
+pub mod budget;
+pub mod line;
+pub mod metrics;
+pub mod partition;
+pub mod response;
+
+use crate::classify::ActivityClass;
+use crate::error::RecordError;
+pub use partition::PartitionKeys;
+
+/// What happened to the events of one record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventStats {
+    /// Kept events per class, indexed by [`ActivityClass::index`].
+    pub by_class: [usize; ActivityClass::COUNT],
+    pub heartbeats: usize,
+    /// Events dropped because their user is excluded (`DASP_EXCLUDED_USERS`).
+    pub excluded: usize,
+}
+
+impl EventStats {
+    pub fn count(&mut self, class: ActivityClass) {
+        if let Some(n) = self.by_class.get_mut(class.index()) {
+            *n += 1;
+        }
+    }
+
+    /// Kept events of every class.
+    pub fn events(&self) -> usize {
+        self.by_class.iter().sum()
+    }
+
+    /// Kept events of one class.
+    pub fn of(&self, class: ActivityClass) -> usize {
+        self.by_class.get(class.index()).copied().unwrap_or(0)
+    }
+
+    /// The class of every kept event, if they share one.
+    pub fn single_class(&self) -> Option<ActivityClass> {
+        let mut present = ActivityClass::ALL.into_iter().filter(|c| self.of(*c) > 0);
+        match (present.next(), present.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+
+    pub fn add(&mut self, other: &EventStats) {
+        for (a, b) in self.by_class.iter_mut().zip(other.by_class) {
+            *a += b;
+        }
+        self.heartbeats += other.heartbeats;
+        self.excluded += other.excluded;
+    }
+}
+
+/// The outcome of one record: the only thing the response, the local S3 layout, the metrics
+/// and the logs are built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Kept events: JSON lines (each ending in `\n`) and the record's partition keys.
+    Ok {
+        data: Vec<u8>,
+        keys: PartitionKeys,
+        stats: EventStats,
+    },
+    /// Nothing to keep (heartbeats or excluded users only).
+    Dropped { stats: EventStats },
+    /// This record alone failed; Firehose keeps the original in its error prefix.
+    Failed(RecordError),
+}
+
+/// The result a record gets in the Firehose response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordResult {
+    Ok,
+    Dropped,
+    ProcessingFailed,
+}
+
+impl RecordResult {
+    /// The exact spelling Firehose accepts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordResult::Ok => "Ok",
+            RecordResult::Dropped => "Dropped",
+            RecordResult::ProcessingFailed => "ProcessingFailed",
+        }
+    }
+}
+
+impl Outcome {
+    pub fn result(&self) -> RecordResult {
+        match self {
+            Outcome::Ok { .. } => RecordResult::Ok,
+            Outcome::Dropped { .. } => RecordResult::Dropped,
+            Outcome::Failed(_) => RecordResult::ProcessingFailed,
+        }
+    }
+
+    /// Event counts of a delivered record (Ok or Dropped); `None` for a failed one.
+    pub fn stats(&self) -> Option<&EventStats> {
+        match self {
+            Outcome::Ok { stats, .. } | Outcome::Dropped { stats } => Some(stats),
+            Outcome::Failed(_) => None,
+        }
+    }
+
+    pub fn error(&self) -> Option<&RecordError> {
+        match self {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_class_is_none_for_no_events_or_several_classes() {
+        let mut s = EventStats::default();
+        assert_eq!(s.single_class(), None);
+        s.count(ActivityClass::Read);
+        s.count(ActivityClass::Read);
+        assert_eq!(s.single_class(), Some(ActivityClass::Read));
+        assert_eq!((s.events(), s.of(ActivityClass::Read)), (2, 2));
+        s.count(ActivityClass::AuthFailure);
+        assert_eq!(s.single_class(), None);
+        assert_eq!(s.events(), 3);
+    }
+}

@@ -1,0 +1,257 @@
+//! The Firehose response, built from the outcomes, and its exact serialized size computed
+//! arithmetically (so the budget can be enforced without serializing).
+//!
+//! Shape, per ../shared/design/firehose.md: `{"records":[{"recordId":…,"result":"Ok",
+//! "data":"<base64>","metadata":{"partitionKeys":{…}}},…]}`, one entry per input record, in
+//! input order, with the exact result spellings `Ok`, `Dropped`, `ProcessingFailed`. Entries
+//! that are not Ok carry `"data":""` and empty partition keys.
+
+use super::{Outcome, PartitionKeys, RecordResult};
+use crate::ingest::FirehoseEvent;
+use base64::Engine as _;
+use base64::display::Base64Display;
+use base64::engine::general_purpose::STANDARD;
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
+
+/// The response to one invocation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FirehoseResponse {
+    pub records: Vec<ResponseRecord>,
+}
+
+/// The response entry of one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub record_id: String,
+    pub result: RecordResult,
+    /// The JSON lines of an Ok record (sent base64-encoded); empty otherwise.
+    pub data: Vec<u8>,
+    pub partition_keys: Option<PartitionKeys>,
+}
+
+impl FirehoseResponse {
+    /// One entry per record of `event`, from the outcome at the same index.
+    pub fn new(event: &FirehoseEvent, outcomes: Vec<Outcome>) -> Self {
+        let records = event
+            .records
+            .iter()
+            .zip(outcomes)
+            .map(|(record, outcome)| ResponseRecord::new(record.record_id.clone(), outcome))
+            .collect();
+        FirehoseResponse { records }
+    }
+}
+
+impl ResponseRecord {
+    pub fn new(record_id: String, outcome: Outcome) -> Self {
+        let result = outcome.result();
+        match outcome {
+            Outcome::Ok { data, keys, .. } => ResponseRecord {
+                record_id,
+                result,
+                data,
+                partition_keys: Some(keys),
+            },
+            Outcome::Dropped { .. } | Outcome::Failed(_) => ResponseRecord {
+                record_id,
+                result,
+                data: Vec::new(),
+                partition_keys: None,
+            },
+        }
+    }
+}
+
+struct Metadata<'a>(Option<&'a PartitionKeys>);
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Empty;
+        impl Serialize for Empty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_map(Some(0))?.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self.0 {
+            Some(keys) => map.serialize_entry("partitionKeys", keys)?,
+            None => map.serialize_entry("partitionKeys", &Empty)?,
+        }
+        map.end()
+    }
+}
+
+impl Serialize for ResponseRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("ResponseRecord", 4)?;
+        s.serialize_field("recordId", &self.record_id)?;
+        s.serialize_field("result", self.result.as_str())?;
+        s.serialize_field("data", &Base64Text(&self.data))?;
+        s.serialize_field("metadata", &Metadata(self.partition_keys.as_ref()))?;
+        s.end()
+    }
+}
+
+/// Bytes as a base64 JSON string, encoded while it is written.
+struct Base64Text<'a>(&'a [u8]);
+
+impl Serialize for Base64Text<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(self.0, &STANDARD))
+    }
+}
+
+// ---- Sizes ------------------------------------------------------------------------------------
+
+/// Serialized length of a JSON string holding `s`, quotes included, as serde_json writes it:
+/// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
+/// everything else its UTF-8 length.
+pub fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// Length of `n` bytes in padded base64.
+pub fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Serialized length of the response around its entries: `{"records":[` … `]}` and the
+/// commas between `entries` entries.
+pub fn envelope_len(entries: usize) -> usize {
+    r#"{"records":[]}"#.len() + entries.saturating_sub(1)
+}
+
+/// Serialized length of the entry `outcome` makes for `record_id`.
+pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
+    let (data_len, keys) = match outcome {
+        Outcome::Ok { data, keys, .. } => (data.len(), Some(keys)),
+        Outcome::Dropped { .. } | Outcome::Failed(_) => (0, None),
+    };
+    let keys_len = keys.map_or(0, |keys| {
+        let pairs = keys
+            .pairs()
+            .map(|(k, v)| json_string_len(k) + 1 + json_string_len(v));
+        let n = keys.pairs().count();
+        pairs.sum::<usize>() + n.saturating_sub(1)
+    });
+    r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
+        + json_string_len(record_id)
+        + json_string_len(outcome.result().as_str())
+        + base64_len(data_len)
+        + keys_len
+}
+
+/// The base64 text of `data`, as the response carries it (for tests and tools).
+pub fn encode(data: &[u8]) -> String {
+    STANDARD.encode(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RecordError;
+    use crate::output::EventStats;
+    use chrono::DateTime;
+
+    fn ok(data: &[u8]) -> Outcome {
+        let time = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        Outcome::Ok {
+            data: data.to_vec(),
+            keys: PartitionKeys::new("MIXED", "cluster-ABC", time),
+            stats: EventStats::default(),
+        }
+    }
+
+    #[test]
+    fn serializes_exact_result_spellings_and_base64_data() {
+        let response = FirehoseResponse {
+            records: vec![
+                ResponseRecord::new("r1".into(), ok(b"{}\n")),
+                ResponseRecord::new(
+                    "r2".into(),
+                    Outcome::Dropped {
+                        stats: EventStats::default(),
+                    },
+                ),
+                ResponseRecord::new("r3".into(), Outcome::Failed(RecordError::NoResourceId)),
+            ],
+        };
+        let json: serde_json::Value = serde_json::to_value(&response).unwrap();
+        let results: Vec<&str> = json["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["result"].as_str().unwrap())
+            .collect();
+        assert_eq!(results, ["Ok", "Dropped", "ProcessingFailed"]);
+        assert_eq!(json["records"][0]["data"], "e30K");
+        assert_eq!(json["records"][0]["recordId"], "r1");
+        assert_eq!(
+            json["records"][0]["metadata"]["partitionKeys"]["activity_class"],
+            "MIXED"
+        );
+        assert_eq!(json["records"][1]["data"], "");
+        assert_eq!(
+            json["records"][2]["metadata"],
+            serde_json::json!({"partitionKeys": {}})
+        );
+    }
+
+    /// serde_json is the oracle: the arithmetic size must equal what it writes, for record ids
+    /// with every escape class and data of every length modulo 3.
+    #[test]
+    fn computes_serialized_sizes_exactly() {
+        let ids = [
+            String::new(),
+            "49548990523070250384108375484561110336120518198674640024".to_string(),
+            "quote\"back\\slash/".to_string(),
+            (0u8..0x20).map(char::from).collect::<String>(),
+            "é中🦀\u{7f}\u{2028}".to_string(),
+        ];
+        let mut outcomes = Vec::new();
+        for id in &ids {
+            for data_len in 0..7 {
+                outcomes.push((id.clone(), ok(&vec![b'x'; data_len])));
+            }
+            outcomes.push((
+                id.clone(),
+                Outcome::Dropped {
+                    stats: EventStats::default(),
+                },
+            ));
+            outcomes.push((id.clone(), Outcome::Failed(RecordError::OverResponseBudget)));
+        }
+        for (id, outcome) in &outcomes {
+            let entry = ResponseRecord::new(id.clone(), outcome.clone());
+            assert_eq!(
+                entry_len(id, outcome),
+                serde_json::to_vec(&entry).unwrap().len(),
+                "{id:?}"
+            );
+        }
+        for n in [0, 1, 2, outcomes.len()] {
+            let records: Vec<ResponseRecord> = outcomes
+                .iter()
+                .take(n)
+                .map(|(id, o)| ResponseRecord::new(id.clone(), o.clone()))
+                .collect();
+            let want: usize = envelope_len(n)
+                + outcomes
+                    .iter()
+                    .take(n)
+                    .map(|(id, o)| entry_len(id, o))
+                    .sum::<usize>();
+            assert_eq!(
+                serde_json::to_vec(&FirehoseResponse { records }).unwrap().len(),
+                want
+            );
+        }
+    }
+}
