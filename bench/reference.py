@@ -38,6 +38,7 @@ import base64
 import json
 import os
 import re
+import sys
 import zlib
 from datetime import datetime, timezone
 
@@ -398,13 +399,15 @@ def handler(event: dict, context) -> dict:  # pylint: disable=unused-argument
             entry = transform_record(record, resource_id, enc_context)
         except TransientKmsError as err:
             transient += 1
-            print(f"reference: record {record.get('recordId')}: KMS unavailable: {err}")
+            print(f"reference: record {record.get('recordId')}: KMS unavailable: {err}",
+                  file=sys.stderr)
             entry = {"recordId": record["recordId"], "result": "ProcessingFailed",
                      "data": record.get("data", "")}
         except Exception as err:  # pylint: disable=broad-except
             # One record's failure (bad base64/JSON, envelope type, KMS refusal, ESDK or
             # signature error, gzip error): that record alone, never its plaintext in the log.
-            print(f"reference: record {record.get('recordId')}: {type(err).__name__}")
+            print(f"reference: record {record.get('recordId')}: {type(err).__name__}",
+                  file=sys.stderr)
             entry = {"recordId": record["recordId"], "result": "ProcessingFailed",
                      "data": record.get("data", "")}
         out.append(entry)
