@@ -8,8 +8,12 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_RECORDS ?= 1200
 DEMO_OUT ?= out
+# bench-reference: the arguments of bench/bench.py (default: a quick end-to-end run) and its output.
+BENCH_REFERENCE_ARGS ?= --small
+BENCH_OUT ?= out/bench-reference
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo demo fixtures clean
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo demo fixtures clean \
+	bench-reference test-bench-reference
 
 all: build
 
@@ -46,6 +50,17 @@ test: fmt-check clippy test-rust test-kms test-demo
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh
+
+# The Python reference of the AWS sample Lambdas against the same batches (bench/README.md):
+# per-record cost at the margin, static keys and KMS (moto), cached and not, and dasp when built.
+# Full run: make bench-reference BENCH_REFERENCE_ARGS="--runs 7" (after `make build`).
+bench-reference: venv
+	scripts/with-moto.sh $(PY) bench/bench.py --out-dir $(BENCH_OUT) $(BENCH_REFERENCE_ARGS)
+
+# The reference's results agree with the generator's ground truth (static keys, then KMS).
+test-bench-reference: venv
+	$(PY) bench/check_reference.py
+	scripts/with-moto.sh $(PY) bench/check_reference.py --kms --records 200
 
 # Regenerates the cross-implementation fixtures with the official Python ESDK.
 fixtures: venv

@@ -4,6 +4,7 @@
     das_stream.py --out-dir DIR [--records N] [--seed S]
                   [--engines postgresql,mysql,oracle,sqlserver] [--batch-size B] [--corrupt K]
                   [--start ISO-8601-UTC] [--kms-key-id ID | --static-keys]
+                  [--events-per-record N]
 
 Writes into DIR:
   events/<engine>-<n>.json  Firehose invocation events (Kinesis source), one stream per engine
@@ -201,14 +202,16 @@ class Stream:
 
 
 def build_stream(name: str, count: int, seed: int, start: datetime,
-                 keys: KmsDataKeys | StaticDataKeys, sealer: Sealer) -> Stream:
+                 keys: KmsDataKeys | StaticDataKeys, sealer: Sealer,
+                 events_per_record: int | None = None) -> Stream:
     """Plan, seal and number `count` records of engine `name`."""
     rng = random.Random(f"{seed}:{name}")
     engine = ENGINES[name](rng)
     ids = KinesisIds(rng)
     context = {engine.context_key: engine.resource_id}
     records = []
-    for i, planned in enumerate(Workload(engine, rng).plan(count, start, SPAN)):
+    workload = Workload(engine, rng, events_per_record)
+    for i, planned in enumerate(workload.plan(count, start, SPAN)):
         if i % KEY_REUSE == 0:
             key = keys.new(engine.resource_id, context)
         payload = engine.payload(planned.instance, [e.event for e in planned.events])
@@ -441,6 +444,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                       help="KMS key for GenerateDataKey (default: $MOTO_KMS_KEY_ID)")
     keys.add_argument("--static-keys", action="store_true",
                       help="fixed-seed data keys, no KMS; writes keys.json")
+    parser.add_argument("--events-per-record", type=int, metavar="N",
+                        help="exactly N events in every record (benchmarks; default: 1 to ~12, "
+                             "as the record's shape gives)")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(args.engines) - set(ENGINES))
@@ -450,6 +456,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("need --records >= number of engines, --batch-size >= 1, --corrupt >= 0")
     if args.corrupt > args.records:
         parser.error("--corrupt cannot exceed --records")
+    if args.events_per_record is not None and args.events_per_record < 1:
+        parser.error("--events-per-record must be >= 1")
     if not args.static_keys and not args.kms_key_id:
         parser.error("give --kms-key-id (or run under scripts/with-moto.sh) or --static-keys")
     return args
@@ -470,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
     start = start_time(args)
     keys = StaticDataKeys(args.seed) if args.static_keys else KmsDataKeys(args.kms_key_id)
     sealer = Sealer()
-    streams = [build_stream(name, n, args.seed, start, keys, sealer)
+    streams = [build_stream(name, n, args.seed, start, keys, sealer, args.events_per_record)
                for name, n in zip(args.engines, split_evenly(args.records, len(args.engines)))]
     corrupt(streams, args.corrupt)
 

@@ -75,9 +75,12 @@ class Clock:
 class Workload:
     """Plans the records of one engine's stream."""
 
-    def __init__(self, engine: Engine, rng: random.Random) -> None:
+    def __init__(self, engine: Engine, rng: random.Random,
+                 events_per_record: int | None = None) -> None:
         self.engine = engine
         self.rng = rng
+        # Benchmarks: every record holds exactly this many events (None: what the shape gives).
+        self.events_per_record = events_per_record
 
     def plan(self, count: int, start: datetime, span: timedelta) -> list[PlannedRecord]:
         """`count` records spread evenly over [start, start + span], in time order."""
@@ -91,17 +94,33 @@ class Workload:
         ]
 
     def record(self, shape: str, at: datetime) -> PlannedRecord:
-        """One record of the given shape starting at `at`."""
+        """One record of the given shape starting at `at`.
+
+        With `events_per_record` N, shapes drawn at random follow the first one until the record
+        holds N events, and the record is cut to exactly N (so only N = 1 gives heartbeat-only
+        records; a cut may separate an Aurora MySQL MAIN event from its AUX event).
+        """
         instance = self.engine.pick_instance()
         clock = Clock(self.rng, at)
+        events = self.shape_events(shape, instance, clock)
+        n = self.events_per_record
+        if n is not None:
+            names, weights = zip(*SHAPE_WEIGHTS.items())
+            while len(events) < n:
+                events += self.shape_events(self.rng.choices(names, weights)[0], instance, clock)
+            events = events[:n]
+        return PlannedRecord(at, instance, tuple(events))
+
+    def shape_events(self, shape: str, instance: Instance, clock: Clock) -> list[LabelledEvent]:
+        """The events of one shape; an activity shape sometimes carries a heartbeat too."""
         if shape == "heartbeat":
-            return PlannedRecord(at, instance, (self.heartbeat(instance, clock.tick()),))
+            return [self.heartbeat(instance, clock.tick())]
         events = self.activity(shape, instance, clock)
         if self.rng.random() < HEARTBEAT_AMONG_EVENTS:
             i = self.rng.randint(0, len(events))
             beat_at = events[i].at if i < len(events) else clock.tick()
             events.insert(i, self.heartbeat(instance, beat_at))
-        return PlannedRecord(at, instance, tuple(events))
+        return events
 
     def activity(self, shape: str, instance: Instance, clock: Clock) -> list[LabelledEvent]:
         """The activity events of a non-heartbeat shape."""
