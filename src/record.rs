@@ -14,7 +14,7 @@ use crate::error::RecordError;
 use crate::esdk::{self, RawAesKeyring, WrappingKey};
 use crate::ingest::Envelope;
 use crate::output::line::{LineFields, write_line};
-use crate::output::partition::{self, MIXED};
+use crate::output::partition::{EarliestTime, MIXED};
 use crate::output::{EventStats, Outcome, PartitionKeys};
 use chrono::{DateTime, Utc};
 
@@ -55,7 +55,7 @@ fn transform(
 
     let mut data = Vec::new();
     let mut stats = EventStats::default();
-    let mut earliest: Option<DateTime<Utc>> = None;
+    let mut earliest = EarliestTime::default();
     let mut event_id = String::new();
     for (index, raw) in payload.events.iter().enumerate() {
         let text = raw.get();
@@ -70,9 +70,7 @@ fn transform(
         }
         let class = classify(Engine::detect(&event, das_version), &event);
         stats.count(class);
-        if let Some(t) = event.event_time().and_then(partition::parse_event_time) {
-            earliest = Some(earliest.map_or(t, |e| e.min(t)));
-        }
+        earliest.observe(event.event_time());
         event_id.clear();
         event_id.push_str(meta.event_id_prefix);
         event_id.push('-');
@@ -90,6 +88,6 @@ fn transform(
         return Ok(Outcome::Dropped { stats });
     }
     let class = stats.single_class().map_or(MIXED, |c| c.as_str());
-    let keys = PartitionKeys::new(class, meta.resource_id, earliest.unwrap_or(meta.fallback_time));
+    let keys = PartitionKeys::new(class, meta.resource_id, earliest.or(meta.fallback_time));
     Ok(Outcome::Ok { data, keys, stats })
 }

@@ -28,6 +28,24 @@ pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// The partition time of a record: the earliest of its kept events' times that parse, else a
+/// fallback (the record's arrival time).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EarliestTime(Option<DateTime<Utc>>);
+
+impl EarliestTime {
+    /// Takes one event's time text into account; text that does not parse is ignored.
+    pub fn observe(&mut self, text: Option<&str>) {
+        if let Some(t) = text.and_then(parse_event_time) {
+            self.0 = Some(self.0.map_or(t, |e| e.min(t)));
+        }
+    }
+
+    pub fn or(self, fallback: DateTime<Utc>) -> DateTime<Utc> {
+        self.0.unwrap_or(fallback)
+    }
+}
+
 /// Keeps `[A-Za-z0-9_-]`, maps anything else to `_`, caps the length; never empty.
 pub fn sanitize(value: &str) -> String {
     let out: String = value
@@ -116,6 +134,23 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse_event_time(text).map(ymdh).as_deref(), Some(want), "{text}");
         }
+    }
+
+    #[test]
+    fn partition_time_is_the_earliest_parsed_event_time_else_the_fallback() {
+        let fallback = parse_event_time("2030-01-01 00:00:00+00").unwrap();
+        let mut t = EarliestTime::default();
+        assert_eq!(ymdh(t.or(fallback)), "2030-01-01-00");
+        for text in [
+            Some("2023-07-23 10:59:59+00"),
+            None,
+            Some("garbage"),
+            Some("2023-07-23 09:00:00+00"),
+        ] {
+            t.observe(text);
+        }
+        t.observe(Some("2023-07-23 11:00:00+00"));
+        assert_eq!(ymdh(t.or(fallback)), "2023-07-23-09");
     }
 
     #[test]
