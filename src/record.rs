@@ -17,6 +17,7 @@ use crate::output::line::{LineFields, write_line};
 use crate::output::partition::{EarliestTime, MIXED};
 use crate::output::{EventStats, Outcome, PartitionKeys};
 use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
 
 /// Per-record facts the pure transformation needs besides the envelope.
 #[derive(Clone, Debug)]
@@ -72,9 +73,7 @@ fn transform(
         stats.count(class);
         earliest.observe(event.event_time());
         event_id.clear();
-        event_id.push_str(meta.event_id_prefix);
-        event_id.push('-');
-        event_id.push_str(&index.to_string());
+        let _ = write!(event_id, "{}-{index}", meta.event_id_prefix);
         let fields = LineFields {
             class,
             cluster_id: payload.cluster_id.as_deref(),

@@ -4,7 +4,7 @@
 //! Source: aws-encryption-sdk-specification, framework/algorithm-suites.md (key derivation,
 //! commitment) and data-format/message-header.md (header authentication).
 //!
-//! The order is enforced by types: [`derive`] yields a [`DerivedKey`] whose only use is
+//! The order is enforced by types: [`derive()`] yields a [`DerivedKey`] whose only use is
 //! [`DerivedKey::authenticate`]; that yields an [`AuthenticatedKey`], the only value that can open
 //! frames, and the proof [`super::footer::verify`] asks for.
 

@@ -6,6 +6,13 @@
 //! commitment of v2 suites) → verify the header tag → verify the signature of signed suites →
 //! decrypt every frame. Plaintext is returned only once every check has passed; a failure at any
 //! step returns an error and the partial output is zeroized.
+//!
+//! One module per message region, in the order they are used: [`reader`] (bounded big-endian
+//! reads), [`suite`], [`header`] with its [`context`], [`keyring`] (the raw AES data key),
+//! [`kdf`] (content key, commitment, header authentication), [`footer`] (signature) and
+//! [`body`] (frames). Proof types enforce the order: [`kdf::DerivedKey::authenticate`] yields
+//! the [`kdf::AuthenticatedKey`] that [`footer::verify`] needs, and only the
+//! [`footer::Verified`] body it returns can be passed to [`body::decrypt`].
 
 pub mod body;
 pub mod context;

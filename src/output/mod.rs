@@ -1,5 +1,5 @@
 //! Stage 5, output: what each record becomes. One [`Outcome`] per input record, in order; the
-//! JSON lines of kept events ([`line`]), their partition keys ([`partition`]), the response
+//! JSON lines of kept events ([`mod@line`]), their partition keys ([`partition`]), the response
 //! size budget enforced as outcomes are produced ([`budget`]), the Firehose response
 //! ([`response`]) and the metrics ([`metrics`]), both derived from the final outcomes.
 

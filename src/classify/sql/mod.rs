@@ -31,7 +31,7 @@ pub mod lexer;
 /// [, ...]` is skipped (balanced parens, string literals '...' / "..." / `...` /
 /// $tag$...$tag$ inside it must not confuse the paren counting) to the main statement
 /// (INSERT/UPDATE/DELETE/MERGE/SELECT); `EXPLAIN ANALYZE <stmt>` (and EXPLAIN (ANALYZE ...) /
-/// EXPLAIN ANALYSE) classifies as <stmt>; plain EXPLAIN is a READ.
+/// EXPLAIN ANALYSE) classifies as `<stmt>`; plain EXPLAIN is a READ.
 ///
 /// `None` when there is no statement text / nothing recognisable; `Some(Other)` for recognised
 /// non-DDL/DML/READ statements (SET, BEGIN, COMMIT, VACUUM, CALL, ...).
