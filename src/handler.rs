@@ -3,8 +3,9 @@
 //!
 //! 1. ingest: decode every record's envelope ([`crate::ingest`]);
 //! 2. keys: resolve the distinct data keys (the only await, [`crate::keys`]);
-//! 3. per record, pure: [`crate::record::transform_record`], admitted in order into the
-//!    response budget ([`crate::output::budget`]) as it is produced;
+//! 3. per record, pure: [`crate::record::transform_record`] on every worker thread (rayon), in
+//!    order-preserving chunks admitted in input order into the response budget
+//!    ([`crate::output::budget`]) as they are produced;
 //! 4. metrics and logs from the final outcomes ([`crate::output::metrics`]).
 //!
 //! A bad record becomes `ProcessingFailed` alone; the invocation fails only when KMS is
@@ -13,14 +14,16 @@
 use crate::config::Config;
 use crate::error::RecordError;
 use crate::esdk::WrappingKey;
-use crate::ingest::{self, Envelope, FirehoseEvent};
+use crate::ingest::{self, Envelope, FirehoseEvent, FirehoseRecord};
 use crate::keys::{self, DataKeyCache, DataKeySource, KeyContext, KeyErrorKind, Resolved};
+use crate::limits::RECORDS_IN_FLIGHT_PER_THREAD;
 use crate::output::Outcome;
 use crate::output::budget::ResponseBudget;
 use crate::output::metrics::{KeyStats, Metrics};
 use crate::output::response::FirehoseResponse;
 use crate::record::{RecordMeta, transform_record};
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// A fault that hits the whole invocation; Firehose retries the batch.
@@ -115,38 +118,33 @@ impl<S: DataKeySource> Handler<S> {
         };
         check_kms_reachable(&keys)?;
 
-        // 3. Per record, pure, admitted into the budget as produced.
+        // 3. Per record, pure, on every worker thread, in order-preserving chunks; each chunk's
+        //    outcomes are admitted into the budget in input order as soon as it is done.
         let resource = resource_id.as_deref().unwrap_or_default();
         let mut budget = ResponseBudget::new(
             self.config.limits.response_budget_bytes,
             event.records.iter().map(|r| r.record_id.as_str()),
         );
-        let mut outcomes = Vec::with_capacity(event.records.len());
-        for (record, envelope) in event.records.iter().zip(envelopes) {
-            let outcome = match envelope {
-                Err(e) => Outcome::Failed(e),
-                Ok(envelope) => match key_for(&keys, &envelope.key_blob) {
-                    Ok(key) => {
-                        let prefix = record.event_id_prefix();
-                        let meta = RecordMeta {
-                            resource_id: resource,
-                            event_id_prefix: &prefix,
-                            fallback_time: record.arrival_time().unwrap_or(now),
-                        };
-                        transform_record(&envelope, key, &meta, &self.config)
-                    }
-                    Err(e) => Outcome::Failed(e),
-                },
-            };
-            let outcome = budget.admit(&record.record_id, outcome);
-            if matches!(outcome, Outcome::Failed(RecordError::OverResponseBudget)) {
-                tracing::warn!(
-                    record_id = %record.record_id,
-                    budget = self.config.limits.response_budget_bytes,
-                    "response budget exceeded; lower the Firehose processor BufferSizeInMBs"
-                );
+        let work: Vec<(&FirehoseRecord, Result<Envelope, RecordError>)> =
+            event.records.iter().zip(envelopes).collect();
+        let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
+        let mut outcomes = Vec::with_capacity(work.len());
+        for records in work.chunks(chunk) {
+            let produced: Vec<Outcome> = records
+                .par_iter()
+                .map(|(record, envelope)| self.transform(record, envelope, &keys, resource, now))
+                .collect();
+            for ((record, _), outcome) in records.iter().zip(produced) {
+                let outcome = budget.admit(&record.record_id, outcome);
+                if matches!(outcome, Outcome::Failed(RecordError::OverResponseBudget)) {
+                    tracing::warn!(
+                        record_id = %record.record_id,
+                        budget = self.config.limits.response_budget_bytes,
+                        "response budget exceeded; lower the Firehose processor BufferSizeInMBs"
+                    );
+                }
+                outcomes.push(outcome);
             }
-            outcomes.push(outcome);
         }
 
         // 4. Metrics and logs, from the final outcomes.
@@ -164,6 +162,35 @@ impl<S: DataKeySource> Handler<S> {
             }
         }
         Ok(invocation)
+    }
+}
+
+impl<S> Handler<S> {
+    /// One record's outcome: its ingest error, its key error, or the pure transformation.
+    fn transform(
+        &self,
+        record: &FirehoseRecord,
+        envelope: &Result<Envelope, RecordError>,
+        keys: &Resolved,
+        resource_id: &str,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let envelope = match envelope {
+            Ok(envelope) => envelope,
+            Err(e) => return Outcome::Failed(e.clone()),
+        };
+        match key_for(keys, &envelope.key_blob) {
+            Ok(key) => {
+                let prefix = record.event_id_prefix();
+                let meta = RecordMeta {
+                    resource_id,
+                    event_id_prefix: &prefix,
+                    fallback_time: record.arrival_time().unwrap_or(now),
+                };
+                transform_record(envelope, key, &meta, &self.config)
+            }
+            Err(e) => Outcome::Failed(e),
+        }
     }
 }
 

@@ -25,6 +25,10 @@ pub const MAX_ENCRYPTION_CONTEXT_PAIRS: usize = 16;
 /// Most events accepted in one decrypted DAS record.
 pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 
+/// Records transformed at once per worker thread before they are admitted into the response
+/// budget: bounds the output held beyond the budget to a few records per thread.
+pub const RECORDS_IN_FLIGHT_PER_THREAD: usize = 4;
+
 /// Most characters of one partition-key value (S3 keys are limited to 1,024 bytes in total).
 pub const MAX_PARTITION_VALUE_CHARS: usize = 128;
 
