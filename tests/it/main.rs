@@ -4,6 +4,7 @@
 //! - `esdk`: every fixture decrypts byte-exact; every corruption is rejected with its error.
 //! - `decode`: envelope → ESDK → gunzip → payload, including the gzip bomb.
 //! - `handler`: whole Firehose invocations per engine against the generator's ground truth.
+//! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,3 +16,4 @@ mod decode;
 mod esdk;
 mod fixtures;
 mod handler;
+mod infra;
