@@ -4,8 +4,9 @@
 # local KMS emulator, on Firehose invocations of generated DAS traffic (all four engines).
 #   MEASURE_RECORDS (default 2400)  MEASURE_BATCH (records per invocation, default 600)
 #   MEASURE_OUT (default target/measure)
-# Prints: start-to-ready (cold start), per-invocation ms cold and warm, peak RSS, the Ok
-# records' output/input expansion, request/response sizes, gzip ratio of the delivered NDJSON.
+# Prints: start-to-ready (cold start), per-invocation ms cold and warm, peak RSS, CPU per MiB,
+# the Ok records' output/input expansion, request/response sizes, gzip ratio of the delivered
+# NDJSON, and ten more cold starts (min/median/max).
 # Run it through `make measure`, which builds the release binaries and the venv first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,3 +68,12 @@ print(f"request/response:  {sum(r['request_bytes'] for r in cold)} / "
 print(f"bytes per event:   {data_in/events:.0f} in (Kinesis), {data_out/events:.0f} out (NDJSON), "
       f"{packed/events:.0f} gzipped in S3 (gzip -6: {len(ndjson)/packed:.1f}x)")
 PY
+# Cold start alone, ten times: a fresh process each, on the committed sample event (its static
+# test keys fail KMS with InvalidCiphertext: every record ProcessingFailed, one KMS call per key).
+for _ in $(seq 1 10); do
+  $py scripts/lambda-bench.py "$bootstrap" samples/events/firehose-aurora-postgresql.json --repeat 1 \
+    | $py -c 'import json, sys; print(json.load(sys.stdin)["start_to_ready_ms"])'
+done | sort -n | $py -c '
+import sys
+ms = [float(x) for x in sys.stdin]
+print(f"cold start x{len(ms)}: min {ms[0]:.1f}, median {ms[len(ms) // 2]:.1f}, max {ms[-1]:.1f} ms")'
