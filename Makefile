@@ -1,6 +1,7 @@
-# das-partitioner: `make demo` runs the whole pipeline locally, `make test` runs every test.
-# Everything either needs is installed here: Python tools into .venv (pinned, from PyPI),
-# crates from crates.io (Cargo.lock, --locked).
+# das-partitioner: `make demo` runs the whole pipeline locally, `make test` runs every test,
+# `make package` builds the Lambda zip, `make deploy` deploys a stack (README "Deploy").
+# Everything they need is installed here: Python tools into venvs (pinned, from PyPI), crates
+# from crates.io (Cargo.lock, --locked).
 
 SHELL := /bin/bash
 VENV := .venv
@@ -11,9 +12,17 @@ DEMO_OUT ?= out
 # bench-reference: the arguments of bench/bench.py (default: a quick end-to-end run) and its output.
 BENCH_REFERENCE_ARGS ?= --small
 BENCH_OUT ?= out/bench-reference
+# Tool venvs of the deployment targets, each from its own pinned requirements file.
+INFRA_VENV := .venv-infra
+LAMBDA_VENV := .venv-lambda
+DEPLOY_VENV := .venv-deploy
+TEMPLATE := infra/template.yaml
+# Where cargo writes (cargo-lambda honours CARGO_TARGET_DIR too).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo demo fixtures clean \
-	bench-reference test-bench-reference
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra lint-infra demo \
+	fixtures package deploy measure clean bench-reference test-bench-reference
 
 all: build
 
@@ -26,6 +35,21 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(INFRA_VENV)/.installed: requirements-infra.txt
+	python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $@
+
+$(LAMBDA_VENV)/.installed: requirements-lambda.txt
+	python3 -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-lambda.txt
+	touch $@
+
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -46,7 +70,19 @@ test-kms: venv
 test-demo: venv build
 	DEMO_RECORDS=120 DEMO_OUT=target/demo-test scripts/demo.sh
 
-test: fmt-check clippy test-rust test-kms test-demo
+# The deployment template, offline: cfn-lint (no rule ignored), checkov (skips justified in the
+# template), the named queries generated from infra/athena/, and tests/it/infra.rs (template
+# vs the crate's partition keys, classes, KMS context, local S3 layout, settings, metrics).
+lint-infra: $(INFRA_VENV)/.installed
+	$(INFRA_VENV)/bin/cfn-lint $(TEMPLATE)
+	$(INFRA_VENV)/bin/checkov --file $(TEMPLATE) --framework cloudformation --skip-download \
+		--compact --quiet
+	python3 scripts/sync-athena-queries.py --check
+
+test-infra: lint-infra
+	$(CARGO) test --locked --test it infra::
+
+test: fmt-check clippy test-rust test-kms test-demo test-infra
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh
@@ -65,6 +101,30 @@ test-bench-reference: venv
 # Regenerates the cross-implementation fixtures with the official Python ESDK.
 fixtures: venv
 	$(PY) tests/fixtures/esdk/make_fixtures.py
+
+# The Lambda as deployed: arm64 (Graviton), provided.al2023, cross-compiled with cargo-lambda's
+# zig toolchain; prints the zip's size. ARCH=x86-64 for x86_64 functions.
+ARCH ?= arm64
+package: $(LAMBDA_VENV)/.installed
+	PATH="$(abspath $(LAMBDA_VENV))/bin:$$PATH" $(CARGO) lambda build --locked --release \
+		--$(ARCH) --bin das-partitioner --output-format zip
+	@python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("bootstrap", sys.argv[2])' \
+		$(LAMBDA_ZIP) $(TARGET_DIR)/lambda/das-partitioner/unzipped
+	@file $(TARGET_DIR)/lambda/das-partitioner/unzipped/bootstrap
+	@echo "bootstrap: $$(stat -c %s $(TARGET_DIR)/lambda/das-partitioner/unzipped/bootstrap) bytes," \
+		"$(LAMBDA_ZIP): $$(stat -c %s $(LAMBDA_ZIP)) bytes"
+
+# The figures README "Deploy" > "Sizing" is based on: cold start, batch duration and memory of
+# the release Lambda binary under a local Runtime API stand-in, output/input expansion, gzip.
+measure: venv build
+	scripts/measure-lambda.sh
+
+# Deploys one stack (one DAS stream) with the SAM CLI: needs AWS credentials, asks for the
+# parameters (README "Deploy"). sam build runs cargo lambda itself and expects ./target.
+deploy: $(LAMBDA_VENV)/.installed $(DEPLOY_VENV)/.installed
+	env -u CARGO_TARGET_DIR PATH="$(abspath $(LAMBDA_VENV))/bin:$$PATH" \
+		$(DEPLOY_VENV)/bin/sam build --template-file $(TEMPLATE)
+	$(DEPLOY_VENV)/bin/sam deploy --guided --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
 
 clean:
 	rm -rf $(DEMO_OUT) target/demo-test

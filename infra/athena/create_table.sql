@@ -5,10 +5,15 @@
 -- plus activityClass, clusterId, instanceId, eventId and dasVersion added by the Lambda.
 -- Records the Lambda rejected land under s3://BUCKET/das-errors/, outside this table.
 --
--- Placeholders the deployment substitutes before creating the table:
---   BUCKET        the S3 bucket of the delivery stream
---   RESOURCE_IDS  comma-separated DAS resource ids (cluster-... / db-...) of the monitored
---                 databases; update the property when a database is added.
+-- The stack (infra/template.yaml) creates this table as the AWS::Glue::Table DasEventsTable,
+-- with the placeholders filled in:
+--   BUCKET        the archive bucket the first stack creates (its output ArchiveBucketName)
+--   RESOURCE_IDS  that stack's ResourceId plus its TableExtraResourceIds parameter: the
+--                 resource ids (cluster-... / db-...) of the databases whose stacks write into
+--                 the same bucket; update TableExtraResourceIds when a database is added.
+-- tests/it/infra.rs fails when this file and the template differ. Run it by hand (placeholders
+-- replaced) only for a bucket no stack manages. samples/report.py reads its column lists for
+-- the local demo's DuckDB view.
 --
 -- Columns:
 -- * DAS field types differ across engines (exitCode is null, an int or a string; statementId

@@ -8,6 +8,7 @@
 //! - `cli`: the `dasp` binary as a user runs it.
 //! - `kms`: aws-sdk-kms against the moto emulator; `#[ignore]`d unless run through
 //!   `make test-kms` (scripts/with-moto.sh), except the unreachable-endpoint test.
+//! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,3 +23,4 @@ mod fixtures;
 mod handler;
 mod kms;
 mod regression;
+mod infra;
