@@ -21,6 +21,6 @@ mod decode;
 mod esdk;
 mod fixtures;
 mod handler;
+mod infra;
 mod kms;
 mod regression;
-mod infra;
