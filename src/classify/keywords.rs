@@ -17,8 +17,23 @@ pub const PRIVILEGE_WORDS: &[&str] = &[
     "OWNERSHIP",
 ];
 
-/// pgaudit classes that mean DDL (ROLE: GRANT, REVOKE, CREATE/ALTER/DROP ROLE).
-pub const PGAUDIT_DDL_CLASSES: &[&str] = &["DDL", "ROLE"];
+/// pgaudit classes that decide the activity class on their own (ROLE: GRANT, REVOKE,
+/// CREATE/ALTER/DROP ROLE). FUNCTION, MISC, ALL and NONE say nothing: the text decides.
+pub const PGAUDIT_CLASSES: &[(&str, ActivityClass)] = &[
+    ("DDL", ActivityClass::Ddl),
+    ("ROLE", ActivityClass::Ddl),
+    ("WRITE", ActivityClass::Dml),
+    ("READ", ActivityClass::Read),
+];
+
+/// The activity class a pgaudit class name decides, case-insensitive and trimmed.
+pub fn pgaudit_class(class: &str) -> Option<ActivityClass> {
+    let class = class.trim();
+    PGAUDIT_CLASSES
+        .iter()
+        .find(|(name, _)| class.eq_ignore_ascii_case(name))
+        .map(|(_, c)| *c)
+}
 
 /// Aurora MySQL AUX table events that change a schema.
 pub const MYSQL_AUX_DDL: &[&str] = &["CREATE", "DROP", "ALTER", "RENAME"];

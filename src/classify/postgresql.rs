@@ -2,7 +2,7 @@
 
 use super::ActivityClass;
 use super::fields::{command_is, from_text_then_command, has_error_message};
-use super::keywords::PGAUDIT_DDL_CLASSES;
+use super::keywords::pgaudit_class;
 use crate::decode::event::EventView;
 use crate::decode::event::Scalar;
 
@@ -23,14 +23,10 @@ pub fn classify(ev: &EventView<'_>) -> ActivityClass {
     if command_is(ev, &["DISCONNECT"]) {
         return Disconnect;
     }
-    let class = ev.class().map(str::trim).unwrap_or("");
-    if PGAUDIT_DDL_CLASSES.iter().any(|k| class.eq_ignore_ascii_case(k)) {
-        Ddl
-    } else if class.eq_ignore_ascii_case("WRITE") {
-        Dml
-    } else if class.eq_ignore_ascii_case("READ") {
-        Read
-    } else if class.eq_ignore_ascii_case("CONNECT") {
+    let class = ev.class().unwrap_or("");
+    if let Some(c) = pgaudit_class(class) {
+        c
+    } else if class.trim().eq_ignore_ascii_case("CONNECT") {
         Connect
     } else {
         // FUNCTION, MISC, ALL, NONE, unknown.

@@ -2,7 +2,7 @@
 
 use super::ActivityClass;
 use super::fields::{classify_command, command_is, first_command_word, has_error_message};
-use super::keywords::PGAUDIT_DDL_CLASSES;
+use super::keywords::pgaudit_class;
 use super::sql::classify_sql;
 use crate::decode::event::EventView;
 
@@ -41,16 +41,7 @@ pub fn classify(ev: &EventView<'_>) -> ActivityClass {
     if let Some(c) = text.filter(|c| *c != Other) {
         return c;
     }
-    let class = ev.class().map(str::trim).unwrap_or("");
-    if PGAUDIT_DDL_CLASSES.iter().any(|k| class.eq_ignore_ascii_case(k)) {
-        Ddl
-    } else if class.eq_ignore_ascii_case("WRITE") {
-        Dml
-    } else if class.eq_ignore_ascii_case("READ") {
-        Read
-    } else {
-        Other
-    }
+    ev.class().and_then(pgaudit_class).unwrap_or(Other)
 }
 
 #[cfg(test)]
