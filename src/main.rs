@@ -6,8 +6,30 @@ use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::KmsDataKeys;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+fn main() -> std::process::ExitCode {
+    // Started by hand, lambda_runtime would panic with a backtrace on the missing variable.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        eprintln!(
+            "das-partitioner: error: this is the Lambda binary and AWS_LAMBDA_RUNTIME_API is unset: \
+             deploy it (make deploy), serve it locally with `cargo lambda watch`, or run the same \
+             handler with `dasp transform --event FILE`"
+        );
+        return std::process::ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("das-partitioner: error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(_) => std::process::ExitCode::FAILURE,
+    }
+}
+
+async fn run() -> Result<(), Error> {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(

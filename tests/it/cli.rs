@@ -118,3 +118,16 @@ fn transform_rejects_invalid_configuration_naming_the_variable() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DASP_KMS_CONCURRENCY"));
 }
+
+#[test]
+fn lambda_binary_started_outside_lambda_says_so_in_one_line_and_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_das-partitioner"))
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("AWS_LAMBDA_RUNTIME_API") && stderr.contains("dasp transform"));
+    assert!(!stderr.contains("panicked"));
+}
