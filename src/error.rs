@@ -10,8 +10,6 @@ use crate::keys::KeyError;
 pub enum RecordError {
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
-    #[error("no database resource id: the stream name is not aws-rds-das-<id>; set DASP_RESOURCE_ID")]
-    NoResourceId,
     #[error("kms: {0}")]
     Kms(#[from] KeyError),
     #[error("the record's data key was not among the keys resolved for this invocation")]
@@ -32,7 +30,6 @@ impl RecordError {
     pub fn label(&self) -> &'static str {
         match self {
             RecordError::Envelope(e) => e.label(),
-            RecordError::NoResourceId => "no_resource_id",
             RecordError::Kms(e) => e.label,
             RecordError::KeyNotResolved => "key_not_resolved",
             RecordError::Esdk(e) => e.label(),

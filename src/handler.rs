@@ -8,8 +8,9 @@
 //!    ([`crate::output::budget`]) as they are produced;
 //! 4. metrics and logs from the final outcomes ([`crate::output::metrics`]).
 //!
-//! A bad record becomes `ProcessingFailed` alone; the invocation fails only when KMS is
-//! unreachable or throttled for every record, so that Firehose retries the whole batch.
+//! A bad record becomes `ProcessingFailed` alone; the invocation fails only when no record can
+//! be decrypted for a reason outside the records (KMS unreachable or throttled for every key,
+//! no resource id), so that Firehose retries the whole batch.
 
 use crate::config::Config;
 use crate::error::RecordError;
@@ -31,6 +32,10 @@ use std::sync::Arc;
 pub enum InvocationError {
     #[error("KMS failed transiently for every record ({label}: {detail}); Firehose will retry the batch")]
     KmsUnavailable { label: &'static str, detail: String },
+    #[error(
+        "no database resource id: the source stream {stream:?} is not named aws-rds-das-<id> and DASP_RESOURCE_ID is unset; set DASP_RESOURCE_ID to the database's cluster-… or db-… resource id"
+    )]
+    NoResourceId { stream: String },
 }
 
 /// What one invocation produced: one outcome per input record, at the record's index.
@@ -94,28 +99,25 @@ impl<S: DataKeySource> Handler<S> {
                 .and_then(keys::resource_id_from_stream_arn)
                 .map(String::from)
         });
-        let context = resource_id.as_deref().and_then(KeyContext::for_resource);
+        // Without a resource id no record can be decrypted: one invocation-level error, not the
+        // same failure once per record.
+        let Some(context) = resource_id.as_deref().and_then(KeyContext::for_resource) else {
+            return Err(InvocationError::NoResourceId {
+                stream: event.source_kinesis_stream_arn.clone().unwrap_or_default(),
+            });
+        };
 
         // 1. Ingest.
         let envelopes: Vec<Result<Envelope, RecordError>> = event
             .records
             .iter()
-            .map(|r| match (&context, ingest::decode_record(r)) {
-                (_, Err(e)) => Err(e.into()),
-                (None, Ok(_)) => Err(RecordError::NoResourceId),
-                (Some(_), Ok(envelope)) => Ok(envelope),
-            })
+            .map(|r| ingest::decode_record(r).map_err(RecordError::from))
             .collect();
         let bytes_in = event.records.iter().map(|r| r.data_len()).sum();
 
         // 2. Keys.
-        let keys = match &context {
-            Some(ctx) => {
-                let blobs = envelopes.iter().flatten().map(|e| e.key_blob.as_slice());
-                self.cache.resolve(&self.source, ctx, blobs).await
-            }
-            None => Resolved::default(),
-        };
+        let blobs = envelopes.iter().flatten().map(|e| e.key_blob.as_slice());
+        let keys = self.cache.resolve(&self.source, &context, blobs).await;
         check_kms_reachable(&keys)?;
 
         // 3. Per record, pure, on every worker thread, in order-preserving chunks; each chunk's

@@ -180,7 +180,7 @@ mod tests {
                         stats: EventStats::default(),
                     },
                 ),
-                ResponseRecord::new("r3".into(), Outcome::Failed(RecordError::NoResourceId)),
+                ResponseRecord::new("r3".into(), Outcome::Failed(RecordError::KeyNotResolved)),
             ],
         };
         let json: serde_json::Value = serde_json::to_value(&response).unwrap();

@@ -458,22 +458,6 @@ async fn wrong_resource_id_fails_records_as_invalid_ciphertext() {
 }
 
 #[tokio::test]
-async fn fails_records_without_a_resource_id() {
-    let mut ev = event("postgresql");
-    ev.source_kinesis_stream_arn = Some("arn:aws:kinesis:us-east-1:1:stream/not-das".into());
-    let inv = Handler::new(Config::default(), FixtureKeys::load())
-        .handle(&ev, now())
-        .await
-        .unwrap();
-    assert!(
-        results(&response_of(&inv, &ev))
-            .iter()
-            .all(|r| *r == "ProcessingFailed")
-    );
-    assert!(inv.failures().any(|(_, e)| *e == RecordError::NoResourceId));
-}
-
-#[tokio::test]
 async fn caches_data_keys_across_invocations() {
     let handler = Handler::new(Config::default(), FixtureKeys::load());
     let ev = event("sqlserver");

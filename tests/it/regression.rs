@@ -98,7 +98,21 @@ fn rejects_a_64_kb_encryption_context_in_well_under_a_millisecond() {
 fn a_data_key_missing_from_the_resolved_keys_is_not_reported_as_no_resource_id() {
     let err = handler::key_for(&Resolved::default(), b"blob").unwrap_err();
     assert_eq!(err, RecordError::KeyNotResolved);
-    assert_ne!(err.label(), RecordError::NoResourceId.label());
+    assert_eq!(err.label(), "key_not_resolved");
+}
+
+/// A missing resource id failed every record with the same log line (40 times for a batch of
+/// 40) and the invocation succeeded: it is one invocation-level error naming the fix.
+#[tokio::test]
+async fn a_missing_resource_id_is_one_invocation_level_error() {
+    let mut ev = event("postgresql");
+    ev.source_kinesis_stream_arn = Some("arn:aws:kinesis:us-east-1:1:stream/not-das".into());
+    let err = Handler::new(Config::default(), FixtureKeys::load())
+        .handle(&ev, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, handler::InvocationError::NoResourceId { .. }));
+    assert!(err.to_string().contains("DASP_RESOURCE_ID"), "{err}");
 }
 
 fn bad_records(n: usize) -> FirehoseEvent {
@@ -138,7 +152,7 @@ fn the_s3_layout_of_failed_records_takes_linear_time() {
     let layout = |n: usize| {
         let ev = bad_records(n);
         let outcomes: Vec<Outcome> = (0..n)
-            .map(|_| Outcome::Failed(RecordError::NoResourceId))
+            .map(|_| Outcome::Failed(RecordError::KeyNotResolved))
             .collect();
         fastest(3, || {
             let objects = s3_layout::objects(&ev, &outcomes, now());
