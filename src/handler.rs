@@ -132,9 +132,10 @@ impl<S: DataKeySource> Handler<S> {
         let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
         let mut outcomes = Vec::with_capacity(work.len());
         for records in work.chunks(chunk) {
+            let max_output = budget.remaining();
             let produced: Vec<Outcome> = records
                 .par_iter()
-                .map(|(record, envelope)| self.transform(record, envelope, &keys, resource, now))
+                .map(|(record, envelope)| self.transform(record, envelope, &keys, resource, now, max_output))
                 .collect();
             for ((record, _), outcome) in records.iter().zip(produced) {
                 let outcome = budget.admit(&record.record_id, outcome);
@@ -176,6 +177,7 @@ impl<S> Handler<S> {
         keys: &Resolved,
         resource_id: &str,
         now: DateTime<Utc>,
+        max_output_bytes: usize,
     ) -> Outcome {
         let envelope = match envelope {
             Ok(envelope) => envelope,
@@ -188,6 +190,7 @@ impl<S> Handler<S> {
                     resource_id,
                     event_id_prefix: &prefix,
                     fallback_time: record.arrival_time().unwrap_or(now),
+                    max_output_bytes,
                 };
                 transform_record(envelope, key, &meta, &self.config)
             }

@@ -27,6 +27,9 @@ pub struct RecordMeta<'a> {
     pub event_id_prefix: &'a str,
     /// The partition time when no event time parses.
     pub fallback_time: DateTime<Utc>,
+    /// Output beyond this many bytes cannot fit in the response: the record fails as over the
+    /// budget as soon as its lines pass it, instead of holding them until it is admitted.
+    pub max_output_bytes: usize,
 }
 
 /// Decrypts, inflates, filters, classifies and re-encodes one record.
@@ -82,6 +85,9 @@ fn transform(
             das_version,
         };
         write_line(&mut data, text, &fields).map_err(|_| RecordError::EventNotObject(index))?;
+        if data.len() > meta.max_output_bytes {
+            return Err(RecordError::OverResponseBudget);
+        }
     }
     if data.is_empty() {
         return Ok(Outcome::Dropped { stats });

@@ -43,6 +43,12 @@ impl ResponseBudget {
         }
     }
 
+    /// Bytes still free: no record whose data is larger can be admitted (its base64 alone is
+    /// larger).
+    pub fn remaining(&self) -> usize {
+        self.limit.saturating_sub(self.used)
+    }
+
     /// Serialized size of the response so far (not yet admitted records count as failed).
     pub fn used(&self) -> usize {
         self.used
@@ -92,6 +98,16 @@ mod tests {
         assert!(size < full);
         let results: Vec<&str> = records.iter().map(|r| r.result.as_str()).collect();
         assert_eq!(results, ["Ok", "Ok", "Ok", "ProcessingFailed"]);
+    }
+
+    #[test]
+    fn no_data_larger_than_the_remaining_bytes_is_admitted() {
+        let mut budget = ResponseBudget::new(10_000, ["a", "b"].into_iter());
+        let remaining = budget.remaining();
+        assert_eq!(remaining, 10_000 - budget.used());
+        assert!(matches!(budget.admit("a", ok(remaining + 1)), Outcome::Failed(_)));
+        assert_eq!(budget.remaining(), remaining, "a rejected record takes nothing");
+        assert!(matches!(budget.admit("b", ok(remaining / 2)), Outcome::Ok { .. }));
     }
 
     #[test]
