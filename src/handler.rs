@@ -155,10 +155,9 @@ impl<S: DataKeySource> Handler<S> {
             kms_calls: keys.kms_calls,
             cache_hits: keys.cache_hits,
         };
-        let invocation = Invocation {
-            metrics: Metrics::from_outcomes(&outcomes, key_stats, bytes_in),
-            outcomes,
-        };
+        let mut metrics = Metrics::from_outcomes(&outcomes, key_stats, bytes_in);
+        metrics.resource_id = context.resource_id.clone();
+        let invocation = Invocation { metrics, outcomes };
         for (index, error) in invocation.failures() {
             if let Some(record) = event.records.get(index) {
                 tracing::warn!(record_id = %record.record_id, error = error.label(), detail = %error, "record processing failed");

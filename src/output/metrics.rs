@@ -22,6 +22,9 @@ pub struct Metrics {
     pub bytes_in: usize,
     /// Bytes of record data returned (before base64).
     pub bytes_out: usize,
+    /// The database the invocation's records belong to: a metric dimension, so that each
+    /// stack's alarms see their own database only.
+    pub resource_id: String,
 }
 
 /// What the data-key stage did, for the metrics.
@@ -76,7 +79,8 @@ impl Metrics {
         values
     }
 
-    /// One EMF line: `_aws` metadata plus one member per metric, dimension `Service`.
+    /// One EMF line: `_aws` metadata plus one member per metric, dimensions `Service` and
+    /// `ResourceId`.
     pub fn to_emf(&self, timestamp_ms: i64) -> String {
         let values = self.values();
         let definitions: Vec<Value> = values
@@ -97,12 +101,13 @@ impl Metrics {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["Service"]],
+                    "Dimensions": [["Service", "ResourceId"]],
                     "Metrics": definitions,
                 }],
             }),
         );
         line.insert("Service".to_string(), json!("das-partitioner"));
+        line.insert("ResourceId".to_string(), json!(self.resource_id));
         for (name, value) in values {
             line.insert(name, json!(value));
         }
@@ -117,6 +122,7 @@ mod tests {
     #[test]
     fn emf_line_declares_every_member_it_carries() {
         let mut m = Metrics {
+            resource_id: "db-ABC".to_string(),
             records_ok: 3,
             kms_calls: 1,
             bytes_in: 10,
@@ -136,6 +142,11 @@ mod tests {
         assert_eq!(line["Events_AUTH_FAILURE"], 2);
         assert_eq!(line["Events_DDL"], 0);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Service", "ResourceId"]])
+        );
+        assert_eq!(line["ResourceId"], "db-ABC");
         assert!(!m.to_emf(0).contains('\n'));
     }
 }

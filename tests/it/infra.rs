@@ -695,8 +695,19 @@ fn dasp_settings_are_the_variables_the_code_reads_with_its_defaults() {
 #[test]
 fn emf_alarms_watch_metrics_the_lambda_emits() {
     let t = template();
-    let line: Json = serde_json::from_str(&Metrics::default().to_emf(0)).unwrap();
+    let stack = Stack::new(&t, CLUSTER);
+    let metrics = Metrics {
+        resource_id: CLUSTER.to_string(),
+        ..Metrics::default()
+    };
+    let line: Json = serde_json::from_str(&metrics.to_emf(0)).unwrap();
     let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    let emitted_dimensions: Vec<&str> = directive["Dimensions"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
     let emitted: BTreeSet<&str> = directive["Metrics"]
         .as_array()
         .unwrap()
@@ -715,10 +726,14 @@ fn emf_alarms_watch_metrics_the_lambda_emits() {
             emitted.contains(metric.as_str()),
             "{name}: {metric} is not emitted"
         );
-        for dimension in at(p, &["Dimensions"]).as_sequence().unwrap() {
+        // An alarm matches a metric only with exactly the dimension set it is emitted with.
+        let dimensions = at(p, &["Dimensions"]).as_sequence().unwrap();
+        let names: Vec<String> = dimensions.iter().map(|d| scalar(at(d, &["Name"]))).collect();
+        assert_eq!(names, emitted_dimensions, "{name}: dimension names");
+        for dimension in dimensions {
             let key = scalar(at(dimension, &["Name"]));
-            assert_eq!(directive["Dimensions"][0][0], key.as_str(), "{name}: dimension");
-            assert_eq!(line[&key], scalar(at(dimension, &["Value"])).as_str(), "{name}");
+            let value = stack.string(&t, at(dimension, &["Value"]));
+            assert_eq!(line[&key], value.as_str(), "{name}: dimension {key}");
         }
     }
     assert!(watched > 0, "no alarm on the Lambda's EMF metrics");
