@@ -122,7 +122,7 @@ impl<S: DataKeySource> Handler<S> {
 
         // 3. Per record, pure, on every worker thread, in order-preserving chunks; each chunk's
         //    outcomes are admitted into the budget in input order as soon as it is done.
-        let resource = resource_id.as_deref().unwrap_or_default();
+        let resource = context.resource_id.as_str();
         let mut budget = ResponseBudget::new(
             self.config.limits.response_budget_bytes,
             event.records.iter().map(|r| r.record_id.as_str()),
@@ -138,15 +138,7 @@ impl<S: DataKeySource> Handler<S> {
                 .map(|(record, envelope)| self.transform(record, envelope, &keys, resource, now, max_output))
                 .collect();
             for ((record, _), outcome) in records.iter().zip(produced) {
-                let outcome = budget.admit(&record.record_id, outcome);
-                if matches!(outcome, Outcome::Failed(RecordError::OverResponseBudget)) {
-                    tracing::warn!(
-                        record_id = %record.record_id,
-                        budget = self.config.limits.response_budget_bytes,
-                        "response budget exceeded; lower the Firehose processor BufferSizeInMBs"
-                    );
-                }
-                outcomes.push(outcome);
+                outcomes.push(budget.admit(&record.record_id, outcome));
             }
         }
 
@@ -160,6 +152,8 @@ impl<S: DataKeySource> Handler<S> {
         let invocation = Invocation { metrics, outcomes };
         for (index, error) in invocation.failures() {
             if let Some(record) = event.records.get(index) {
+                // One line per failed record, the budget's included (its message says to lower
+                // BufferSizeInMBs).
                 tracing::warn!(record_id = %record.record_id, error = error.label(), detail = %error, "record processing failed");
             }
         }
