@@ -102,14 +102,6 @@ impl Outcome {
         }
     }
 
-    /// Event counts of a delivered record (Ok or Dropped); `None` for a failed one.
-    pub fn stats(&self) -> Option<&EventStats> {
-        match self {
-            Outcome::Ok { stats, .. } | Outcome::Dropped { stats } => Some(stats),
-            Outcome::Failed(_) => None,
-        }
-    }
-
     pub fn error(&self) -> Option<&RecordError> {
         match self {
             Outcome::Failed(e) => Some(e),

@@ -97,10 +97,6 @@ impl PartitionKeys {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
-
-    pub fn activity_class(&self) -> &str {
-        self.get("activity_class").unwrap_or(UNKNOWN)
-    }
 }
 
 impl Serialize for PartitionKeys {

@@ -8,7 +8,6 @@
 
 use super::{Outcome, PartitionKeys, RecordResult};
 use crate::ingest::FirehoseEvent;
-use base64::Engine as _;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
@@ -146,11 +145,6 @@ pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
         + json_string_len(outcome.result().as_str())
         + base64_len(data_len)
         + keys_len
-}
-
-/// The base64 text of `data`, as the response carries it (for tests and tools).
-pub fn encode(data: &[u8]) -> String {
-    STANDARD.encode(data)
 }
 
 #[cfg(test)]
