@@ -1,27 +1,31 @@
 #!/usr/bin/env python3
-"""Per-record cost at the margin: the Python reference (bench/reference.py) and, when built, the
-project's Rust CLI (`dasp transform`), on identical DAS batches from samples/das_stream.py.
+"""`make bench`: das-partitioner against the Python reference (bench/reference.py) and against
+the hardware floor, on identical generated DAS batches, with ratios measured side by side.
 
-    scripts/with-moto.sh .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K]
-        [--suites 0178,0378] [--events 1,50] [--records 1=500,50=40] [--dasp PATH] [--small]
+    .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K] [--suites 0178,0378]
+        [--events 1,5,50] [--records 1=500,5=400,50=40] [--latency-ms 5] [--small]
 
-For every suite (0x0178: engine postgresql; 0x0378: engine mysql, ECDSA P-384) and every
-events-per-record count E, it generates one batch (one Firehose event, fixed --seed and --start,
-so every run and both implementations see the same records) twice: with static keys (keys.json)
-and, under scripts/with-moto.sh, with KMS data keys from that moto. Next to each batch it writes
-the same batch doubled (every record twice, the copy's recordId suffixed "-2").
+Batches: one Firehose event per (suite, events per record), from samples/das_stream.py with a
+fixed --seed and --start and static data keys (keys.json; one data key per 50 records, as DAS
+reuses them), and beside it the same batch doubled (every record twice, the copy's recordId
+suffixed "-2"). Suite 0x0178 is engine postgresql (unsigned), 0x0378 engine mysql (ECDSA P-384).
+KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (default 5 ms),
+for both implementations alike.
 
-Each configuration runs as a fresh process on the batch (T1) and on the doubled batch (T2), K
-times, alternating; the margin is (median T2 - median T1) / records: process start, imports,
-the first call's set-up and reading a key once cancel out. Configurations:
+1. Per record at the margin, per core, data keys cached: each configuration runs as a fresh
+   process on the batch (T1) and on the doubled batch (T2), K times, alternating; margin =
+   (median T2 - median T1) / records, so process start, imports, client set-up and the KMS
+   calls (the doubled batch has the same keys) cancel.
+     py            the reference, --cache-keys (one KMS Decrypt per data key)
+     rust          `dasp transform` with RAYON_NUM_THREADS=1 (one core)
+2. The floor and the cores: `cargo bench --bench pipeline` (benches/pipeline.rs) on each batch:
+   ours vs the floor's throughput, one thread, and the per-record phase on 1 and 2 threads.
+3. End to end, the ~1 MB batches as a whole process each, KMS at --latency-ms: the reference
+   as the AWS samples run it (one KMS Decrypt per record) vs `dasp transform` on every core
+   (one Decrypt per distinct data key, concurrently); KMS calls counted by the stub.
 
-  py-static          reference, data keys from keys.json (no KMS): the per-record CPU cost
-  py-kms-uncached    reference, one KMS Decrypt per record (moto), as the AWS samples do
-  py-kms-cached      reference, --cache-keys: one KMS Decrypt per data key (50 records here)
-  rust-kms           dasp transform (its own data-key cache), against the same moto
-
-Writes DIR/results.json and DIR/results.md (a markdown table) and prints the table.
-Without AWS_ENDPOINT_URL_KMS / MOTO_KMS_KEY_ID (not under with-moto.sh) only py-static runs.
+Writes DIR/results.json and DIR/results.md and prints the tables. Needs target/release/dasp
+(`make bench` builds it).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +46,7 @@ PY = sys.executable
 SUITES = {"0178": "postgresql", "0378": "mysql"}
 SEED = 1
 START = "2026-01-01T10:00:00"
+DEFAULT_EVENTS = "1,5,50"
 # Records per batch by events per record: ~1 MB Firehose events for 1 and 5 events per record
 # (about 1.8 and 2.4 KB a record). 50-event records are ~6.2 KB but inflate ~9x: 150 of them
 # (~1 MB in) answer with ~8.5 MB, over Firehose's 6 MB response limit and das-partitioner's
@@ -57,12 +63,12 @@ def run(cmd: list[str], env: dict | None = None, **kw) -> subprocess.CompletedPr
     return done
 
 
-def generate(out: Path, engine: str, records: int, events: int, kms: bool) -> Path:
+def generate(out: Path, engine: str, records: int, events: int) -> Path:
     """One Firehose event of `records` records of `engine`; returns the batch directory."""
     cmd = [PY, str(ROOT / "samples/das_stream.py"), "--out-dir", str(out), "--engines", engine,
            "--records", str(records), "--batch-size", str(records), "--seed", str(SEED),
            "--start", START, "--events-per-record", str(events)]
-    cmd += ["--kms-key-id", os.environ["MOTO_KMS_KEY_ID"]] if kms else ["--static-keys"]
+    cmd += ["--static-keys"]
     run(cmd)
     event = out / "events" / f"{engine}-1.json"
     (out / "single.json").write_bytes(event.read_bytes())
@@ -132,114 +138,253 @@ def machine() -> dict:
                                                                     time.gmtime())}
 
 
+class KmsStub:
+    """bench/kms_stub.py on a free loopback port, for one batch's keys.json."""
+
+    def __init__(self, keys: Path, latency_ms: float) -> None:
+        port_file = keys.parent / "kms-port"
+        port_file.unlink(missing_ok=True)
+        self.proc = subprocess.Popen([PY, str(ROOT / "bench/kms_stub.py"), "--keys", str(keys),
+                                      "--latency-ms", str(latency_ms), "--port-file",
+                                      str(port_file)])
+        for _ in range(200):
+            if port_file.exists() and port_file.read_text():
+                break
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+
+    def calls(self) -> int:
+        with urllib.request.urlopen(self.url + "/stats") as reply:
+            return json.load(reply)["decrypt_calls"]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def pipeline_bench(batch: Path, engine: str, out: Path, rounds: int) -> dict:
+    """benches/pipeline.rs on one batch: ours vs the floor, 1 and 2 threads."""
+    run(["cargo", "bench", "--locked", "--quiet", "--bench", "pipeline", "--",
+         "--event", str(batch / "single.json"), "--keys", str(batch / "keys.json"),
+         "--rounds", str(rounds), "--threads", "1,2", "--json", str(out)], cwd=ROOT)
+    return json.loads(out.read_text())
+
+
+# Lambda prices, us-east-1, 2026 (https://aws.amazon.com/lambda/pricing/): per GB-second
+# (first tier) and per request. A function gets one vCPU's worth of CPU at 1,769 MB and a share
+# proportional to its memory below.
+PRICE_GB_S = {"arm64": 0.0000133334, "x86_64": 0.0000166667}
+PRICE_REQUEST = 0.20 / 1e6
+FULL_VCPU_MB = 1769
+MEMORY_SIZES = (128, 512, 1769)
+
+
+def lambda_section(args, bootstrap: Path, latency_ms: float) -> dict:
+    """The Lambda binary under the local Runtime API stand-in (scripts/lambda-bench.py): start
+    to ready, peak memory on a ~6 MB invocation, and cost per million events from the warm
+    duration on one vCPU of the ~1 MB batches."""
+    out = {"bootstrap_bytes": bootstrap.stat().st_size}
+    big = generate(args.out_dir / "lambda-6mb", "postgresql", 10 if args.small else 950, 50)
+    batches = [(big, "postgresql", 50)]
+    for suite in ("0178", "0378"):
+        engine = SUITES[suite]
+        d = args.out_dir / f"{engine}-e1"
+        if (d / "single.json").exists():
+            batches.append((d, engine, 1))
+    for batch, engine, events in batches:
+        stub = KmsStub(batch / "keys.json", latency_ms)
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DASP_"))}
+            env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                       AWS_REGION="us-east-1", AWS_ENDPOINT_URL_KMS=stub.url, RUST_LOG="error",
+                       RAYON_NUM_THREADS="1")
+            done = run([PY, str(ROOT / "scripts/lambda-bench.py"), str(bootstrap),
+                        str(batch / "single.json"), "--repeat", "3", "--memory-mb", "128"],
+                       env=env)
+        finally:
+            stub.close()
+        report = json.loads(done.stdout)
+        summary = json.loads((batch / "summary.json").read_text())
+        warm = [i["ms"] for i in report["invocations"][1:]]
+        row = {"batch_bytes": (batch / "single.json").stat().st_size,
+               "records": summary["records"]["total"], "events": summary["events"]["total"],
+               "start_to_ready_ms": report["start_to_ready_ms"],
+               "peak_rss_mb": round(report["peak_rss_kb"] / 1024, 1),
+               "warm_ms_one_vcpu": round(statistics.median(warm), 1)}
+        if events == 1:
+            per_event_s = row["warm_ms_one_vcpu"] / 1000 / row["events"]
+            row["cost_per_million_events_usd"] = {
+                f"{mb} MB": round(1e6 * (per_event_s * FULL_VCPU_MB / min(mb, FULL_VCPU_MB)
+                                         * mb / 1024 * PRICE_GB_S["arm64"]
+                                         + PRICE_REQUEST / row["events"]), 4)
+                for mb in MEMORY_SIZES}
+        out[f"{engine}-e{events}"] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "out/bench", metavar="DIR")
     parser.add_argument("--runs", type=int, default=5, metavar="K")
     parser.add_argument("--suites", default="0178,0378")
-    parser.add_argument("--events", default="1,50", help="events per record, comma list")
+    parser.add_argument("--events", default=DEFAULT_EVENTS, help="events per record, comma list")
     parser.add_argument("--records", default="",
                         help="records per batch by events per record, e.g. 1=500,50=40")
+    parser.add_argument("--latency-ms", type=float, default=5.0,
+                        help="the KMS stand-in's latency per Decrypt call")
     parser.add_argument("--dasp", type=Path,
                         default=Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-                        / "release/dasp",
-                        help="the dasp binary (skipped when absent)")
-    parser.add_argument("--configs", default="py-static,py-kms-uncached,py-kms-cached,rust-kms")
+                        / "release/dasp")
     parser.add_argument("--small", action="store_true",
-                        help="a quick end-to-end check: 1 run, 50 and 10 records")
+                        help="a quick end-to-end check: 1 run, small batches (figures are noise)")
     args = parser.parse_args(argv)
     records = dict(DEFAULT_RECORDS)
+    rounds = 9
     if args.small:
         records.update({1: 50, 5: 20, 50: 10})
         args.runs = 1
+        rounds = 1
     for item in filter(None, args.records.split(",")):
         k, v = item.split("=")
         records[int(k)] = int(v)
     suites = [s.strip().removeprefix("0x") for s in args.suites.split(",")]
     events_list = [int(e) for e in args.events.split(",")]
-    configs = args.configs.split(",")
-    have_kms = bool(os.environ.get("AWS_ENDPOINT_URL_KMS") and os.environ.get("MOTO_KMS_KEY_ID"))
-    if not have_kms:
-        print("bench: no KMS emulator (run under scripts/with-moto.sh): py-static only",
-              file=sys.stderr)
-        configs = [c for c in configs if c == "py-static"]
-    if "rust-kms" in configs and not args.dasp.is_file():
-        print(f"bench: {args.dasp} missing (build with `cargo build --release --locked --bins`): "
-              "skipping rust-kms", file=sys.stderr)
-        configs.remove("rust-kms")
+    if not args.dasp.is_file():
+        sys.exit(f"bench: {args.dasp} missing (make build)")
 
-    base_env = dict(os.environ)
-    base_env.pop("REF_CACHE_KEYS", None)
-    base_env.pop("REF_STATIC_KEYS", None)
-    rust_env = dict(base_env, RUST_LOG="error", DASP_RESPONSE_BUDGET_BYTES="6291556")
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "REF_", "DASP_", "RAYON_"))}
+    base_env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                    AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1")
     runner = str(ROOT / "bench/run_reference.py")
     scratch = args.out_dir / "responses"
     scratch.mkdir(parents=True, exist_ok=True)
 
     started = machine()
-    rows = []
+    rows, floors, ends = [], [], []
     for suite in suites:
         engine = SUITES[suite]
         for events in events_list:
             n = records[events]
             label = f"0x{suite} E={events}"
             print(f"bench: {label}: generating {n} records", file=sys.stderr)
-            static = generate(args.out_dir / f"{engine}-e{events}-static", engine, n, events,
-                              kms=False)
-            kms = generate(args.out_dir / f"{engine}-e{events}-kms", engine, n, events,
-                           kms=True) if have_kms else None
-            size = (static / "events" / f"{engine}-1.json").stat().st_size
+            batch = generate(args.out_dir / f"{engine}-e{events}", engine, n, events)
+            size = (batch / "single.json").stat().st_size
             out_file = str(scratch / f"{engine}-e{events}.json")
-            plans = {
-                "py-static": (static, lambda ev, b: [
-                    PY, runner, "--event", str(ev), "--static-keys", str(b / "keys.json"),
-                    "--out", out_file]),
-                "py-kms-uncached": (kms, lambda ev, b: [
-                    PY, runner, "--event", str(ev), "--out", out_file]),
-                "py-kms-cached": (kms, lambda ev, b: [
-                    PY, runner, "--event", str(ev), "--cache-keys", "--out", out_file]),
-                "rust-kms": (kms, lambda ev, b: [
-                    str(args.dasp), "transform", "--event", str(ev), "--out", out_file]),
-            }
-            for config in configs:
-                batch, make_cmd = plans[config]
-                env = rust_env if config.startswith("rust") else base_env
-                print(f"bench: {label}: {config} x{args.runs}", file=sys.stderr)
-                row = measure(config, make_cmd, batch, n, args.runs, env)
-                row.update(suite=f"0x{suite}", engine=engine, events_per_record=events,
-                           batch_bytes=size)
-                rows.append(row)
-                print(f"bench: {label}: {config}: {row['margin_us_per_record']} us/record "
-                      f"(T1 {row['t1_s']} s, T2 {row['t2_s']} s)", file=sys.stderr)
+            stub = KmsStub(batch / "keys.json", args.latency_ms)
+            try:
+                env = dict(base_env, AWS_ENDPOINT_URL_KMS=stub.url)
+                rust_env = dict(env, RUST_LOG="error", DASP_RESPONSE_BUDGET_BYTES="6291556")
+                plans = {
+                    "py": (env, lambda ev: [PY, runner, "--event", str(ev), "--cache-keys",
+                                            "--out", out_file]),
+                    "rust": (dict(rust_env, RAYON_NUM_THREADS="1"), lambda ev: [
+                        str(args.dasp), "transform", "--event", str(ev), "--out", out_file]),
+                }
+                for config, (config_env, make_cmd) in plans.items():
+                    print(f"bench: {label}: {config} x{args.runs}", file=sys.stderr)
+                    row = measure(config, lambda ev, _b, f=make_cmd: f(ev), batch, n, args.runs,
+                                  config_env)
+                    row.update(suite=f"0x{suite}", engine=engine, events_per_record=events,
+                               batch_bytes=size)
+                    rows.append(row)
+                    print(f"bench: {label}: {config}: {row['margin_us_per_record']} us/record",
+                          file=sys.stderr)
+                # End to end, the samples' way against ours, whole processes.
+                e2e = {"suite": f"0x{suite}", "events_per_record": events, "records": n,
+                       "batch_bytes": size, "latency_ms": args.latency_ms}
+                for config, config_env, cmd in (
+                    ("py-kms-per-record", env, [PY, runner, "--event", str(batch / "single.json"),
+                                                "--out", out_file]),
+                    ("rust", rust_env, [str(args.dasp), "transform", "--event",
+                                        str(batch / "single.json"), "--out", out_file]),
+                ):
+                    times, calls = [], 0
+                    for _ in range(max(1, args.runs // 2)):
+                        before = stub.calls()
+                        seconds, _done = timed(cmd, config_env)
+                        times.append(seconds)
+                        calls = stub.calls() - before
+                    e2e[config] = {"median_s": round(statistics.median(times), 4),
+                                   "kms_calls": calls}
+                e2e["speedup"] = round(e2e["py-kms-per-record"]["median_s"]
+                                       / e2e["rust"]["median_s"], 1)
+                ends.append(e2e)
+            finally:
+                stub.close()
+            print(f"bench: {label}: floor and threads", file=sys.stderr)
+            floor = pipeline_bench(batch, engine, args.out_dir / f"pipeline-{engine}-e{events}.json",
+                                   rounds)
+            floor.update(suite=f"0x{suite}", events_per_record=events)
+            floors.append(floor)
 
-    facts = {"machine": started, "machine_at_end": machine(), "seed": SEED, "start": START, "records": records,
-             "rows": rows}
+    bootstrap = args.dasp.parent / "das-partitioner"
+    lam = lambda_section(args, bootstrap, args.latency_ms) if bootstrap.is_file() else {}
+    facts = {"machine": started, "machine_at_end": machine(), "seed": SEED, "start": START,
+             "records": records, "latency_ms": args.latency_ms, "margins": rows,
+             "floor": floors, "end_to_end": ends, "lambda": lam}
     (args.out_dir / "results.json").write_text(json.dumps(facts, indent=1) + "\n")
-    table = markdown(rows, configs)
+    table = markdown(rows, floors, ends) + lambda_markdown(lam)
     (args.out_dir / "results.md").write_text(table)
     print(table)
     return 0
 
 
-def markdown(rows: list[dict], configs: list[str]) -> str:
-    """One line per batch, one column per configuration: margin µs/record from the medians and
-    from the fastest runs (median T1 / median T2 seconds)."""
-    head = "| suite | events/record | records (bytes) | " + " | ".join(configs) + " |\n"
-    head += "|---|---|---|" + "---|" * len(configs) + "\n"
-    lines = []
-    keys = sorted({(r["suite"], r["events_per_record"]) for r in rows})
-    for suite, events in keys:
-        cells = []
-        first = None
-        for config in configs:
-            row = next((r for r in rows if (r["suite"], r["events_per_record"], r["config"])
-                        == (suite, events, config)), None)
-            first = first or row
-            cells.append(f"{row['margin_us_per_record']:,.0f} µs, min {row['margin_min_us_per_record']:,.0f}"
-                         f" ({row['t1_s']:.2f} / {row['t2_s']:.2f} s)" if row else "–")
-        lines.append(f"| {suite} | {events} | {first['records']} ({first['batch_bytes']:,}) | "
-                     + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
+def lambda_markdown(lam: dict) -> str:
+    """Start, memory and cost of the Lambda binary."""
+    if not lam:
+        return ""
+    out = ["", f"Lambda binary (stripped release bootstrap, {lam['bootstrap_bytes']:,} bytes), "
+           "one vCPU (RAYON_NUM_THREADS=1), under scripts/lambda-bench.py:", "",
+           "| batch | records / events | start to ready | peak RSS | warm invocation | "
+           "cost per million events, arm64, 128 / 512 / 1,769 MB |", "|---|---|---|---|---|---|"]
+    for name, row in lam.items():
+        if not isinstance(row, dict):
+            continue
+        cost = row.get("cost_per_million_events_usd")
+        cost_text = " / ".join(f"${v:.4f}" for v in cost.values()) if cost else "–"
+        out.append(f"| {name} ({row['batch_bytes']:,} B) | {row['records']} / {row['events']} | "
+                   f"{row['start_to_ready_ms']} ms | {row['peak_rss_mb']} MB | "
+                   f"{row['warm_ms_one_vcpu']} ms | {cost_text} |")
+    return "\n".join(out) + "\n"
+
+
+def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
+    """The three tables: ratios first, the times they come from beside them."""
+    out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records):",
+           "",
+           "| suite | events/record | records (bytes) | Python reference | dasp | ratio |",
+           "|---|---|---|---|---|---|"]
+    for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in rows}):
+        py = next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
+                  == (suite, events, "py"))
+        rs = next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
+                  == (suite, events, "rust"))
+        ratio = py["margin_us_per_record"] / rs["margin_us_per_record"] \
+            if rs["margin_us_per_record"] > 0 else float("nan")
+        out.append(f"| {suite} | {events} | {py['records']} ({py['batch_bytes']:,}) | "
+                   f"{py['margin_us_per_record']:,.0f} µs | {rs['margin_us_per_record']:,.1f} µs | "
+                   f"**{ratio:.1f}x** |")
+    out += ["", "Against the floor (benches/pipeline.rs, in-process, median of rounds):", "",
+            "| suite | events/record | floor µs/record | dasp µs/record | of the floor | "
+            "per-record phase, 1 → 2 threads |", "|---|---|---|---|---|---|"]
+    for f in floors:
+        threads = f["parallel_phase_us_per_record"]
+        speedup = threads["1"] / threads["2"]
+        out.append(f"| {f['suite']} | {f['events_per_record']} | {f['floor_us_per_record']:,.1f} | "
+                   f"{f['ours_us_per_record']:,.1f} | **{f['fraction_of_floor']:.0%}** | "
+                   f"{threads['1']:,.1f} → {threads['2']:,.1f} µs: **{speedup:.2f}x** |")
+    out += ["", "End to end, whole process on the batch, KMS latency "
+            f"{ends[0]['latency_ms'] if ends else 0} ms a call:", "",
+            "| suite | events/record | records (bytes) | reference, KMS per record (samples) | "
+            "dasp, all cores | speed-up |", "|---|---|---|---|---|---|"]
+    for e in ends:
+        py, rs = e["py-kms-per-record"], e["rust"]
+        out.append(f"| {e['suite']} | {e['events_per_record']} | {e['records']} "
+                   f"({e['batch_bytes']:,}) | {py['median_s'] * 1000:,.0f} ms, "
+                   f"{py['kms_calls']} KMS calls | {rs['median_s'] * 1000:,.0f} ms, "
+                   f"{rs['kms_calls']} KMS calls | **{e['speedup']}x** |")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

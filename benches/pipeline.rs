@@ -1,0 +1,483 @@
+//! The per-record pipeline against its hardware floor, and across worker threads, on one
+//! Firehose batch (data keys cached: they come from the generator's `keys.json`).
+//!
+//!     cargo bench --bench pipeline -- --event EVENT.json --keys keys.json [--rounds 9]
+//!         [--threads 1,2] [--json OUT.json]
+//!
+//! Three measurements, interleaved round by round so that machine noise hits them alike:
+//!
+//! - **ours**, one thread: per record what the handler does, ingest (base64 and envelope JSON),
+//!   `record::transform_record` (ESDK decrypt with every check, bounded gunzip, events, filters,
+//!   classification, lines, partition keys) and the response encoding (base64 of the lines);
+//! - **floor**, one thread: only the work no implementation can skip, with the fastest crates
+//!   at hand: base64 both ways, the envelope's and payload's JSON, AES-GCM unwrap of the data
+//!   key, HKDF (and the key commitment of committing suites), header tag, ECDSA P-384 verification including decoding
+//!   the public key (signed suites), AES-GCM frames, inflate, a JSON scan of the fields
+//!   classification reads (borrowed raw values, no unescaping, no classification), and the
+//!   lines with the five added fields;
+//! - **threads**: the handler's parallel per-record phase alone (envelopes already decoded,
+//!   `transform_record` in the handler's order-preserving chunks) in a pool of N threads.
+//!
+//! Prints µs per record (median of the rounds), ours ÷ floor throughput, and the speed-up of N
+//! threads over one. `--json` also writes the figures. The floor reuses the crate's ESDK
+//! *structure* parser (lengths and offsets, a few hundred nanoseconds), nothing else of ours.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::{hkdf, signature};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use das_partitioner::config::Config;
+use das_partitioner::esdk::suite::Kdf;
+use das_partitioner::esdk::{self, WrappingKey};
+use das_partitioner::ingest::{self, Envelope, FirehoseEvent};
+use das_partitioner::limits::RECORDS_IN_FLIGHT_PER_THREAD;
+use das_partitioner::output::Outcome;
+use das_partitioner::record::{RecordMeta, transform_record};
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::io::Read as _;
+use std::time::Instant;
+
+struct Args {
+    event: String,
+    keys: String,
+    rounds: usize,
+    threads: Vec<usize>,
+    json: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        event: String::new(),
+        keys: String::new(),
+        rounds: 9,
+        threads: vec![1, 2],
+        json: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--event" => a.event = it.next().expect("--event FILE"),
+            "--keys" => a.keys = it.next().expect("--keys FILE"),
+            "--rounds" => a.rounds = it.next().expect("--rounds N").parse().expect("--rounds N"),
+            "--threads" => {
+                a.threads = it
+                    .next()
+                    .expect("--threads 1,2")
+                    .split(',')
+                    .map(|n| n.parse().expect("--threads 1,2"))
+                    .collect()
+            }
+            "--json" => a.json = Some(it.next().expect("--json FILE")),
+            // `cargo bench` passes --bench; ignore it and anything else of the harness's.
+            _ => {}
+        }
+    }
+    assert!(
+        !a.event.is_empty() && !a.keys.is_empty(),
+        "usage: cargo bench --bench pipeline -- --event EVENT.json --keys keys.json"
+    );
+    a
+}
+
+#[derive(Deserialize)]
+struct KeyEntry {
+    blob: String,
+    plaintext: String,
+}
+
+/// The generator's keys.json: KMS blob → plaintext data key.
+fn load_keys(path: &str) -> HashMap<Vec<u8>, Vec<u8>> {
+    let entries: Vec<KeyEntry> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    entries
+        .into_iter()
+        .map(|e| (STANDARD.decode(e.blob).unwrap(), STANDARD.decode(e.plaintext).unwrap()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ours.
+
+struct Ours {
+    config: Config,
+    keys: HashMap<Vec<u8>, WrappingKey>,
+    resource_id: String,
+    now: DateTime<Utc>,
+}
+
+impl Ours {
+    fn record(&self, record: &ingest::FirehoseRecord, envelope: &Envelope) -> Outcome {
+        let key = &self.keys[&envelope.key_blob];
+        let prefix = record.event_id_prefix();
+        let meta = RecordMeta {
+            resource_id: &self.resource_id,
+            event_id_prefix: &prefix,
+            fallback_time: record.arrival_time().unwrap_or(self.now),
+            max_output_bytes: usize::MAX,
+        };
+        transform_record(envelope, key, &meta, &self.config)
+    }
+
+    /// Ingest, transform and encode every record, one thread. Returns bytes of output.
+    fn batch(&self, event: &FirehoseEvent) -> usize {
+        let mut out = 0;
+        for record in &event.records {
+            let envelope = ingest::decode_record(record).unwrap();
+            if let Outcome::Ok { data, .. } = self.record(record, &envelope) {
+                out += STANDARD.encode(&data).len();
+            }
+        }
+        out
+    }
+
+    /// The parallel per-record phase alone, as the handler runs it.
+    fn parallel(&self, event: &FirehoseEvent, envelopes: &[Envelope]) -> usize {
+        let work: Vec<_> = event.records.iter().zip(envelopes).collect();
+        let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
+        let mut ok = 0;
+        for records in work.chunks(chunk) {
+            let produced: Vec<Outcome> = records.par_iter().map(|(r, e)| self.record(r, e)).collect();
+            ok += produced.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count();
+        }
+        ok
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor.
+
+#[derive(Deserialize)]
+struct FloorEnvelope<'a> {
+    #[serde(borrow, rename = "databaseActivityEvents")]
+    events: &'a str,
+    #[serde(borrow)]
+    key: &'a str,
+    #[serde(borrow)]
+    version: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct FloorPayload<'a> {
+    #[serde(borrow, rename = "clusterId")]
+    cluster_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "instanceId")]
+    instance_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "databaseActivityEventList")]
+    events: Vec<&'a RawValue>,
+}
+
+/// The fields classification, filtering and partitioning read, as raw JSON values.
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FloorFields<'a> {
+    #[serde(borrow, rename = "type")]
+    record_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    server_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    db_protocol: Option<&'a RawValue>,
+    #[serde(borrow)]
+    service_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    class: Option<&'a RawValue>,
+    #[serde(borrow)]
+    command: Option<&'a RawValue>,
+    #[serde(borrow)]
+    command_text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    exit_code: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error_message: Option<&'a RawValue>,
+    #[serde(borrow)]
+    db_user_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    database_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    log_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    start_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    object_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    object_name: Option<&'a RawValue>,
+}
+
+struct Floor {
+    keys: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+fn open(key: &LessSafeKey, iv: &[u8], aad: &[u8], in_out: &mut [u8]) -> usize {
+    let nonce = Nonce::try_assume_unique_for_key(iv).unwrap();
+    key.open_in_place(nonce, Aad::from(aad), in_out).unwrap().len()
+}
+
+struct Len(usize);
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+impl Floor {
+    /// One record, one thread: the base64 of the record's output, or `None` (all heartbeats).
+    fn record(&self, data: &str, prefix: &str) -> Option<String> {
+        let raw = STANDARD.decode(data).unwrap();
+        let envelope: FloorEnvelope = serde_json::from_slice(&raw).unwrap();
+        let message = STANDARD.decode(envelope.events).unwrap();
+        let blob = STANDARD.decode(envelope.key).unwrap();
+        let wrapping = &self.keys[&blob];
+
+        // ESDK: structure, then only the cryptography.
+        let parsed = esdk::parse(&message).unwrap();
+        let (header, body) = (&parsed.header, &parsed.body);
+        // The serialized encryption context (empty for an empty context).
+        let mut aad = Vec::new();
+        if !header.context.is_empty() {
+            aad.extend_from_slice(&(header.context.len() as u16).to_be_bytes());
+        }
+        for (k, v) in &header.context {
+            aad.extend_from_slice(&(k.len() as u16).to_be_bytes());
+            aad.extend_from_slice(k.as_bytes());
+            aad.extend_from_slice(&(v.len() as u16).to_be_bytes());
+            aad.extend_from_slice(v.as_bytes());
+        }
+        let edk = &header.encrypted_data_keys[0];
+        let wrap = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, wrapping).unwrap());
+        let mut data_key = edk.ciphertext.to_vec();
+        let iv = &edk.provider_info[edk.provider_info.len() - 12..];
+        let n = open(&wrap, iv, &aad, &mut data_key);
+        data_key.truncate(n);
+
+        let suite = header.suite.id.to_be_bytes();
+        let mut content_key = [0u8; 32];
+        match header.suite.kdf {
+            Kdf::Hkdf(algorithm) => {
+                let zeros = [0u8; 64];
+                let salt_len = algorithm.hmac_algorithm().digest_algorithm().output_len();
+                hkdf::Salt::new(algorithm, &zeros[..salt_len])
+                    .extract(&data_key)
+                    .expand(&[&suite, header.message_id], Len(32))
+                    .unwrap()
+                    .fill(&mut content_key)
+                    .unwrap();
+            }
+            Kdf::HkdfCommitting => {
+                let prk = hkdf::Salt::new(hkdf::HKDF_SHA512, header.message_id).extract(&data_key);
+                prk.expand(&[&suite, b"DERIVEKEY"], Len(32))
+                    .unwrap()
+                    .fill(&mut content_key)
+                    .unwrap();
+                let mut commitment = [0u8; 32];
+                prk.expand(&[b"COMMITKEY"], Len(32))
+                    .unwrap()
+                    .fill(&mut commitment)
+                    .unwrap();
+                let expected = header.commitment.unwrap();
+                assert!(aws_lc_rs::constant_time::verify_slices_are_equal(&commitment, expected).is_ok());
+            }
+            Kdf::Identity => content_key.copy_from_slice(&data_key[..32]),
+        }
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &content_key).unwrap());
+        let mut tag = header.auth_tag.to_vec();
+        open(&key, &header.auth_iv, header.body_bytes, &mut tag);
+
+        if let Some(algorithm) = header.suite.signature {
+            let encoded = header.context_value("aws-crypto-public-key").unwrap();
+            let public_key = STANDARD.decode(encoded).unwrap();
+            signature::UnparsedPublicKey::new(algorithm, &public_key)
+                .verify(body.signed_bytes, body.signature.unwrap())
+                .unwrap();
+        }
+
+        let mut plaintext = Vec::with_capacity(body.content_len() + 16);
+        for frame in &body.frames {
+            let start = plaintext.len();
+            plaintext.extend_from_slice(frame.ciphertext);
+            plaintext.extend_from_slice(frame.tag);
+            let mut aad = Vec::with_capacity(header.message_id.len() + 40);
+            aad.extend_from_slice(header.message_id);
+            aad.extend_from_slice(frame.kind.aad_content_string());
+            aad.extend_from_slice(&frame.sequence_number.to_be_bytes());
+            aad.extend_from_slice(&(frame.ciphertext.len() as u64).to_be_bytes());
+            let n = open(&key, &frame.iv, &aad, &mut plaintext[start..]);
+            plaintext.truncate(start + n);
+        }
+
+        // Inflate, sized from the gzip trailer.
+        let size = u32::from_le_bytes(plaintext[plaintext.len() - 4..].try_into().unwrap());
+        let mut json = Vec::with_capacity(size as usize);
+        flate2::read::GzDecoder::new(&plaintext[..])
+            .read_to_end(&mut json)
+            .unwrap();
+
+        // The JSON scan and the lines.
+        let payload: FloorPayload = serde_json::from_slice(&json).unwrap();
+        let cluster = payload.cluster_id.map_or("null", |r| r.get());
+        let instance = payload.instance_id.map_or("null", |r| r.get());
+        let version = envelope.version.unwrap_or("");
+        let mut out = Vec::with_capacity(json.len() + payload.events.len() * 160);
+        for (i, event) in payload.events.iter().enumerate() {
+            let text = event.get();
+            let fields: FloorFields = serde_json::from_str(text).unwrap();
+            if fields.record_type.is_some_and(|t| t.get() == "\"heartbeat\"") {
+                continue;
+            }
+            black_box(&fields);
+            let body = text.trim_end().strip_suffix('}').unwrap();
+            out.extend_from_slice(body.as_bytes());
+            out.extend_from_slice(b",\"activityClass\":\"READ\",\"clusterId\":");
+            out.extend_from_slice(cluster.as_bytes());
+            out.extend_from_slice(b",\"instanceId\":");
+            out.extend_from_slice(instance.as_bytes());
+            out.extend_from_slice(b",\"eventId\":\"");
+            out.extend_from_slice(prefix.as_bytes());
+            out.push(b'-');
+            out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            out.extend_from_slice(b"\",\"dasVersion\":\"");
+            out.extend_from_slice(version.as_bytes());
+            out.extend_from_slice(b"\"}\n");
+        }
+        (!out.is_empty()).then(|| STANDARD.encode(&out))
+    }
+
+    fn batch(&self, event: &FirehoseEvent) -> usize {
+        event
+            .records
+            .iter()
+            .filter_map(|r| self.record(data_of(r), &r.event_id_prefix()))
+            .map(|b| b.len())
+            .sum()
+    }
+}
+
+/// The record's base64 text.
+fn data_of(record: &ingest::FirehoseRecord) -> &str {
+    record.data.as_ref().and_then(|d| d.as_str()).expect("record data")
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args = args();
+    let event: FirehoseEvent = serde_json::from_slice(&std::fs::read(&args.event).unwrap()).unwrap();
+    let raw_keys = load_keys(&args.keys);
+    let records = event.records.len();
+    let resource_id = event
+        .source_kinesis_stream_arn
+        .as_deref()
+        .and_then(das_partitioner::keys::resource_id_from_stream_arn)
+        .expect("a DAS stream ARN")
+        .to_string();
+    let ours = Ours {
+        config: Config::default(),
+        keys: raw_keys
+            .iter()
+            .map(|(blob, key)| (blob.clone(), WrappingKey::new(key.clone()).unwrap()))
+            .collect(),
+        resource_id,
+        now: Utc::now(),
+    };
+    let floor = Floor { keys: raw_keys };
+    let envelopes: Vec<Envelope> = event
+        .records
+        .iter()
+        .map(|r| ingest::decode_record(r).unwrap())
+        .collect();
+    let pools: Vec<(usize, rayon::ThreadPool)> = args
+        .threads
+        .iter()
+        .map(|&n| (n, rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap()))
+        .collect();
+
+    // Same output size both ways (the floor's lines carry a fixed class, same length as READ
+    // only by chance, so compare record counts instead), then warm up.
+    let ok_ours = ours.parallel(&event, &envelopes);
+    let ok_floor = event
+        .records
+        .iter()
+        .filter(|r| floor.record(data_of(r), &r.event_id_prefix()).is_some())
+        .count();
+    assert_eq!(ok_ours, ok_floor, "ours and the floor disagree on which records have lines");
+    black_box(ours.batch(&event));
+    black_box(floor.batch(&event));
+
+    let per_record = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64() * 1e6 / records as f64
+    };
+    let mut t_ours = Vec::new();
+    let mut t_floor = Vec::new();
+    let mut t_threads: Vec<Vec<f64>> = vec![Vec::new(); pools.len()];
+    for _ in 0..args.rounds {
+        t_ours.push(per_record(&mut || {
+            black_box(ours.batch(&event));
+        }));
+        t_floor.push(per_record(&mut || {
+            black_box(floor.batch(&event));
+        }));
+        for ((_, pool), times) in pools.iter().zip(&mut t_threads) {
+            times.push(per_record(&mut || {
+                pool.install(|| black_box(ours.parallel(&event, &envelopes)));
+            }));
+        }
+    }
+    let (ours_us, floor_us) = (median(t_ours), median(t_floor));
+    let thread_us: Vec<(usize, f64)> = pools
+        .iter()
+        .map(|(n, _)| *n)
+        .zip(t_threads.into_iter().map(median))
+        .collect();
+    let base = thread_us.first().map_or(f64::NAN, |t| t.1);
+
+    println!(
+        "{}: {records} records, {:.2} MB, {} rounds",
+        args.event,
+        event.records.iter().map(|r| data_of(r).len()).sum::<usize>() as f64 / 1e6,
+        args.rounds
+    );
+    println!("  floor   {floor_us:9.1} µs/record (one thread)");
+    println!(
+        "  ours    {ours_us:9.1} µs/record (one thread)  = {:.0}% of the floor's throughput",
+        100.0 * floor_us / ours_us
+    );
+    for (n, us) in &thread_us {
+        println!(
+            "  per-record phase, {n} thread(s): {us:9.1} µs/record  speed-up {:.2}x",
+            base / us
+        );
+    }
+    if let Some(path) = args.json {
+        let threads: serde_json::Map<String, serde_json::Value> = thread_us
+            .iter()
+            .map(|(n, us)| (n.to_string(), serde_json::json!(us)))
+            .collect();
+        let out = serde_json::json!({
+            "event": args.event,
+            "records": records,
+            "rounds": args.rounds,
+            "floor_us_per_record": floor_us,
+            "ours_us_per_record": ours_us,
+            "fraction_of_floor": floor_us / ours_us,
+            "parallel_phase_us_per_record": threads,
+        });
+        std::fs::write(path, serde_json::to_vec_pretty(&out).unwrap()).unwrap();
+    }
+}
