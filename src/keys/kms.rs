@@ -27,11 +27,17 @@ impl KmsDataKeys {
     /// A client for `config` with the SDK's retries off (one attempt per call). Its connect
     /// timeout is the SDK's default; the attempt timeout is [`super::RetryPolicy`]'s.
     pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
-        let kms = aws_sdk_kms::config::Builder::from(config)
+        KmsDataKeys::from_kms_config(aws_sdk_kms::config::Builder::from(config))
+    }
+
+    /// A client from a KMS client configuration (e.g. with its own endpoint), with the SDK's
+    /// retries turned off as in [`KmsDataKeys::from_sdk_config`].
+    pub fn from_kms_config(config: aws_sdk_kms::config::Builder) -> Self {
+        let config = config
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
         KmsDataKeys {
-            client: aws_sdk_kms::Client::from_conf(kms),
+            client: aws_sdk_kms::Client::from_conf(config),
         }
     }
 
@@ -75,6 +81,11 @@ where
             KeyError::transient("kms_unreachable", format!("{}", DisplayErrorContext(&err)))
         }
         SdkError::ResponseError(_) => {
+            KeyError::transient("kms_bad_response", format!("{}", DisplayErrorContext(&err)))
+        }
+        // A 2xx the SDK could not read (not JSON, no plaintext field) surfaces as a service
+        // error without a code: an unreadable response, not a refusal.
+        SdkError::ServiceError(se) if se.raw().status().is_success() => {
             KeyError::transient("kms_bad_response", format!("{}", DisplayErrorContext(&err)))
         }
         SdkError::ServiceError(se) => {
