@@ -61,10 +61,12 @@ clippy:
 test-rust:
 	$(CARGO) test --locked
 
-# aws-sdk-kms against a real KMS emulator (moto), started on a free loopback port and stopped
-# afterwards, also when a test fails.
+# aws-sdk-kms against a real KMS emulator (moto), and KMS faults injected in front of it by
+# scripts/kms-faults.py; both started on free loopback ports and stopped afterwards, also when
+# a test fails.
 test-kms: venv
-	scripts/with-moto.sh $(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
+	scripts/with-moto.sh scripts/with-kms-faults.sh \
+		$(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
 
 # A small demo end to end, checked against the generator's ground truth.
 test-demo: venv build

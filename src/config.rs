@@ -8,11 +8,14 @@
 //! | `DASP_RESPONSE_BUDGET_BYTES` | cap on the serialized Firehose response (≤ 6291556) | 6000000 |
 //! | `DASP_KMS_CONCURRENCY` | distinct data keys decrypted at once | 8 |
 //! | `DASP_KMS_CACHE_SIZE` | decrypted data keys kept between invocations | 1024 |
+//! | `DASP_KMS_ATTEMPT_TIMEOUT_MS` | longest one KMS Decrypt attempt may take (then a transient timeout) | 3000 |
+//! | `DASP_KMS_RETRY_BUDGET_MS` | longest an invocation retries one data key's transient KMS faults (the Lambda also stops 3 s before its deadline) | 20000 |
 
-use crate::keys::KeyContext;
+use crate::keys::{KeyContext, RetryPolicy};
 use crate::limits::{self, Limits};
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 /// A configuration problem, with the variable's name and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +35,9 @@ pub struct Config {
     pub limits: Limits,
     pub kms_concurrency: NonZeroUsize,
     pub kms_cache_size: NonZeroUsize,
+    /// Timeouts and retries of KMS Decrypt (`DASP_KMS_ATTEMPT_TIMEOUT_MS`,
+    /// `DASP_KMS_RETRY_BUDGET_MS`; the backoff is fixed in `limits.rs`).
+    pub kms_retry: RetryPolicy,
 }
 
 impl Default for Config {
@@ -42,8 +48,13 @@ impl Default for Config {
             limits: Limits::default(),
             kms_concurrency: NonZeroUsize::new(limits::DEFAULT_KMS_CONCURRENCY).unwrap_or(NonZeroUsize::MIN),
             kms_cache_size: NonZeroUsize::new(limits::DEFAULT_KMS_CACHE_SIZE).unwrap_or(NonZeroUsize::MIN),
+            kms_retry: RetryPolicy::default(),
         }
     }
+}
+
+fn millis(ms: usize) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 impl Config {
@@ -111,6 +122,22 @@ impl Config {
         )? {
             config.kms_cache_size = NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
         }
+        if let Some(ms) = number(
+            "DASP_KMS_ATTEMPT_TIMEOUT_MS",
+            100,
+            60_000,
+            "expected milliseconds from 100 to 60000",
+        )? {
+            config.kms_retry.attempt_timeout = millis(ms);
+        }
+        if let Some(ms) = number(
+            "DASP_KMS_RETRY_BUDGET_MS",
+            0,
+            900_000,
+            "expected milliseconds from 0 (no retries) to 900000",
+        )? {
+            config.kms_retry.budget = millis(ms);
+        }
         Ok(config)
     }
 
@@ -143,6 +170,8 @@ mod tests {
         assert_eq!(c.limits.response_budget_bytes, 6_000_000);
         assert_eq!(c.kms_concurrency.get(), 8);
         assert_eq!(c.kms_cache_size.get(), 1024);
+        assert_eq!(c.kms_retry.attempt_timeout, Duration::from_millis(3000));
+        assert_eq!(c.kms_retry.budget, Duration::from_millis(20_000));
     }
 
     #[test]
@@ -154,6 +183,8 @@ mod tests {
             ("DASP_RESPONSE_BUDGET_BYTES", "100000"),
             ("DASP_KMS_CONCURRENCY", "3"),
             ("DASP_KMS_CACHE_SIZE", "5"),
+            ("DASP_KMS_ATTEMPT_TIMEOUT_MS", "250"),
+            ("DASP_KMS_RETRY_BUDGET_MS", "0"),
         ])
         .unwrap();
         assert_eq!(c.resource_id.as_deref(), Some("db-ABC"));
@@ -162,6 +193,8 @@ mod tests {
         assert_eq!(c.limits.max_inflated_bytes, 2048);
         assert_eq!(c.limits.response_budget_bytes, 100_000);
         assert_eq!((c.kms_concurrency.get(), c.kms_cache_size.get()), (3, 5));
+        assert_eq!(c.kms_retry.attempt_timeout, Duration::from_millis(250));
+        assert_eq!(c.kms_retry.budget, Duration::ZERO);
     }
 
     #[test]
@@ -180,6 +213,14 @@ mod tests {
         assert_eq!(
             from(&[("DASP_KMS_CACHE_SIZE", "ten")]).unwrap_err().name,
             "DASP_KMS_CACHE_SIZE"
+        );
+        assert_eq!(
+            from(&[("DASP_KMS_ATTEMPT_TIMEOUT_MS", "50")]).unwrap_err().name,
+            "DASP_KMS_ATTEMPT_TIMEOUT_MS"
+        );
+        assert_eq!(
+            from(&[("DASP_KMS_RETRY_BUDGET_MS", "-1")]).unwrap_err().name,
+            "DASP_KMS_RETRY_BUDGET_MS"
         );
         assert_eq!(
             from(&[("DASP_RESOURCE_ID", "my-db")]).unwrap_err().name,

@@ -8,15 +8,17 @@
 //!    ([`crate::output::budget`]) as they are produced;
 //! 4. metrics and logs from the final outcomes ([`crate::output::metrics`]).
 //!
-//! A bad record becomes `ProcessingFailed` alone; the invocation fails only when no record can
-//! be decrypted for a reason outside the records (KMS unreachable or throttled for every key,
-//! no resource id), so that Firehose retries the whole batch.
+//! A bad record becomes `ProcessingFailed` alone; the invocation fails for a reason outside the
+//! records, so that Firehose retries the whole batch: any record's data key still transiently
+//! unavailable after the retries (KMS throttled, unreachable, 5xx, timed out), or no resource
+//! id. A permanent KMS error (access denied, wrong context, disabled key…) fails only the
+//! records of that key.
 
 use crate::config::Config;
 use crate::error::RecordError;
 use crate::esdk::WrappingKey;
 use crate::ingest::{self, Envelope, FirehoseEvent, FirehoseRecord};
-use crate::keys::{self, DataKeyCache, DataKeySource, KeyContext, KeyErrorKind, Resolved};
+use crate::keys::{self, DataKeyCache, DataKeySource, KeyContext, KeyError, KeyErrorKind, Resolved};
 use crate::limits::RECORDS_IN_FLIGHT_PER_THREAD;
 use crate::output::Outcome;
 use crate::output::budget::ResponseBudget;
@@ -26,12 +28,31 @@ use crate::record::{RecordMeta, transform_record};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A fault that hits the whole invocation; Firehose retries the batch.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvocationError {
-    #[error("KMS failed transiently for every record ({label}: {detail}); Firehose will retry the batch")]
-    KmsUnavailable { label: &'static str, detail: String },
+    /// Some data key stayed transiently unavailable after its retries. Nothing is delivered:
+    /// Firehose retries the whole batch (event ids are deterministic, so the retry is
+    /// idempotent) instead of these records going to processing-failed.
+    #[error(
+        "KMS is transiently unavailable after retries for {keys} of {distinct_keys} data keys ({records} of {total_records} records; key {key} under {resource_id}: {label}: {detail}); nothing delivered, Firehose will retry the batch"
+    )]
+    KmsUnavailable {
+        /// The error label of the key that stayed unavailable (e.g. `kms_throttled`).
+        label: &'static str,
+        detail: String,
+        /// Fingerprint of that key's KMS blob ([`keys::blob_fingerprint`]).
+        key: String,
+        resource_id: String,
+        /// Distinct keys not resolved: the one that failed, and those abandoned with it.
+        keys: usize,
+        distinct_keys: usize,
+        /// Records whose key is among them.
+        records: usize,
+        total_records: usize,
+    },
     #[error(
         "no database resource id: the source stream {stream:?} is not named aws-rds-das-<id> and DASP_RESOURCE_ID is unset; set DASP_RESOURCE_ID to the database's cluster-… or db-… resource id"
     )]
@@ -86,12 +107,26 @@ impl<S: DataKeySource> Handler<S> {
         self.cache.len()
     }
 
-    /// Handles one invocation. `now` stands in for records with neither event nor arrival time.
+    /// Handles one invocation without a deadline: KMS retries stop after the retry budget
+    /// (`DASP_KMS_RETRY_BUDGET_MS`). `now` stands in for records with neither event nor arrival
+    /// time.
     pub async fn handle(
         &self,
         event: &FirehoseEvent,
         now: DateTime<Utc>,
     ) -> Result<Invocation, InvocationError> {
+        self.handle_within(event, now, None).await
+    }
+
+    /// Handles one invocation that must end within `remaining` (the Lambda's time left): KMS
+    /// retries also stop `KMS_DEADLINE_RESERVE` before it.
+    pub async fn handle_within(
+        &self,
+        event: &FirehoseEvent,
+        now: DateTime<Utc>,
+        remaining: Option<Duration>,
+    ) -> Result<Invocation, InvocationError> {
+        let started = tokio::time::Instant::now();
         let resource_id = self.config.resource_id.clone().or_else(|| {
             event
                 .source_kinesis_stream_arn
@@ -117,8 +152,13 @@ impl<S: DataKeySource> Handler<S> {
 
         // 2. Keys.
         let blobs = envelopes.iter().flatten().map(|e| e.key_blob.as_slice());
-        let keys = self.cache.resolve(&self.source, &context, blobs).await;
-        check_kms_reachable(&keys)?;
+        let retry = &self.config.kms_retry;
+        let stop_at = retry.stop_at(started, remaining);
+        let keys = self
+            .cache
+            .resolve(&self.source, &context, blobs, retry, stop_at)
+            .await;
+        check_keys_available(&keys, &envelopes, &context)?;
 
         // 3. Per record, pure, on every worker thread, in order-preserving chunks; each chunk's
         //    outcomes are admitted into the budget in input order as soon as it is done.
@@ -145,6 +185,7 @@ impl<S: DataKeySource> Handler<S> {
         // 4. Metrics and logs, from the final outcomes.
         let key_stats = KeyStats {
             kms_calls: keys.kms_calls,
+            kms_retries: keys.kms_retries,
             cache_hits: keys.cache_hits,
         };
         let mut metrics = Metrics::from_outcomes(&outcomes, key_stats, bytes_in);
@@ -201,20 +242,45 @@ pub fn key_for<'k>(keys: &'k Resolved, blob: &[u8]) -> Result<&'k Arc<WrappingKe
     }
 }
 
-/// Fails the invocation when KMS failed transiently for every key it was asked for.
-fn check_kms_reachable(keys: &Resolved) -> Result<(), InvocationError> {
-    let mut transient = None;
-    for result in keys.keys.values() {
-        match result {
-            Err(e) if e.kind == KeyErrorKind::Transient => transient = Some(e),
-            _ => return Ok(()),
-        }
-    }
-    match transient {
-        Some(e) => Err(InvocationError::KmsUnavailable {
-            label: e.label,
-            detail: e.detail.clone(),
-        }),
-        None => Ok(()),
-    }
+/// Fails the invocation when any record's data key is still transiently unavailable after its
+/// retries (or was abandoned because another one was): no record may go to processing-failed
+/// for a fault that a retry of the batch can cure.
+fn check_keys_available(
+    keys: &Resolved,
+    envelopes: &[Result<Envelope, RecordError>],
+    context: &KeyContext,
+) -> Result<(), InvocationError> {
+    let Some((blob, error)) = keys.transient_failure() else {
+        return Ok(());
+    };
+    let unavailable = |blob: &[u8]| {
+        !matches!(
+            keys.get(blob),
+            Some(Ok(_))
+                | Some(Err(KeyError {
+                    kind: KeyErrorKind::Permanent,
+                    ..
+                }))
+        )
+    };
+    let records = envelopes
+        .iter()
+        .flatten()
+        .filter(|e| unavailable(&e.key_blob))
+        .count();
+    let failed = keys
+        .keys
+        .values()
+        .filter(|r| matches!(r, Err(e) if e.kind == KeyErrorKind::Transient))
+        .count();
+    Err(InvocationError::KmsUnavailable {
+        label: error.label,
+        detail: error.detail.clone(),
+        key: keys::blob_fingerprint(blob),
+        resource_id: context.resource_id.clone(),
+        keys: failed.saturating_add(keys.abandoned),
+        distinct_keys: keys.keys.len().saturating_add(keys.abandoned),
+        records,
+        total_records: envelopes.len(),
+    })
 }

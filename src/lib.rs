@@ -6,7 +6,7 @@
 //! | stage | module | what it does |
 //! |---|---|---|
 //! | 1 ingest | [`ingest`] | Firehose invocation, base64, DAS envelope |
-//! | 2 keys | [`keys`] | KMS data keys: trait, cache, aws-sdk-kms (the only I/O) |
+//! | 2 keys | [`keys`] | KMS data keys: trait, cache, retries, aws-sdk-kms (the only I/O) |
 //! | 3 decrypt | [`esdk`] | AWS Encryption SDK message: header, keyring, content key, signature, frames |
 //! | 4 decode | [`decode`] | bounded gunzip, DAS payload, event view |
 //! | 5 classify | [`classify`] | engine and activity class, per-engine rules, SQL statement kinds |
@@ -16,7 +16,7 @@
 //! invocation (the one code path of the Lambda and `dasp transform`). [`limits`] holds every
 //! cap, [`config`] the `DASP_*` settings, [`error`] the per-record errors with stable labels.
 //! [`cli`] is what only the `dasp` CLI needs. Everything but [`keys::kms`] and the binaries is
-//! sans-IO.
+//! sans-IO ([`keys::retry`]'s policy is pure; its loop only waits on tokio timers).
 
 pub mod classify;
 pub mod cli;

@@ -4,6 +4,8 @@
 //! The few a deployment may want to tune live in [`Limits`], which the Lambda and the CLI fill
 //! from the environment (see `config.rs`) and everything else receives by reference.
 
+use std::time::Duration;
+
 /// Largest base64 text accepted for one Firehose record's `data` (Firehose caps a record at
 /// 1,000 KiB; Kinesis at 1 MiB). Anything larger is not a DAS record.
 pub const MAX_RECORD_DATA_BASE64: usize = 2 * 1024 * 1024;
@@ -47,6 +49,29 @@ pub const DEFAULT_KMS_CONCURRENCY: usize = 8;
 
 /// Default number of decrypted data keys kept between invocations.
 pub const DEFAULT_KMS_CACHE_SIZE: usize = 1024;
+
+/// Default time one KMS Decrypt attempt may take before it counts as a transient timeout
+/// (`DASP_KMS_ATTEMPT_TIMEOUT_MS`). KMS answers in tens of milliseconds.
+pub const DEFAULT_KMS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Default total time an invocation may spend on one data key's KMS attempts and the waits
+/// between them (`DASP_KMS_RETRY_BUDGET_MS`). The Lambda is bounded by its own deadline too.
+pub const DEFAULT_KMS_RETRY_BUDGET: Duration = Duration::from_secs(20);
+
+/// Time kept back from the Lambda's deadline for everything after the keys: transforming the
+/// records and answering (a 0.3 MB batch takes well under a second).
+pub const KMS_DEADLINE_RESERVE: Duration = Duration::from_secs(3);
+
+/// Exponential backoff between KMS attempts: the ceiling of the n-th wait (n ≥ 1) is
+/// `KMS_RETRY_BASE_DELAY · 2^(n-1)`, at most [`KMS_RETRY_MAX_DELAY`]; the wait is drawn
+/// uniformly below the ceiling ("full jitter").
+pub const KMS_RETRY_BASE_DELAY: Duration = Duration::from_millis(100);
+
+/// Largest wait between two KMS attempts for one key.
+pub const KMS_RETRY_MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// Most KMS Decrypt attempts for one data key in one invocation, whatever time is left.
+pub const MAX_KMS_ATTEMPTS: u32 = 10;
 
 /// Tunable caps.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,8 +46,15 @@ async fn run() -> Result<(), Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<FirehoseEvent>| async move {
         let now = chrono::Utc::now();
+        // Time left before Lambda stops the invocation: KMS retries end before it.
+        let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+        let remaining = u64::try_from(deadline_ms.saturating_sub(now.timestamp_millis())).unwrap_or(0);
         let invocation = handler
-            .handle(&event.payload, now)
+            .handle_within(
+                &event.payload,
+                now,
+                Some(std::time::Duration::from_millis(remaining)),
+            )
             .await
             .inspect_err(|e| tracing::error!(error = %e, "invocation failed"))?;
         // One CloudWatch Embedded Metric Format line per invocation.

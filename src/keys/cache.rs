@@ -1,29 +1,47 @@
 //! A bounded LRU of decrypted data keys, shared across invocations, that resolves an
-//! invocation's distinct keys concurrently.
+//! invocation's distinct keys concurrently, each with its own retries ([`super::retry`]).
 
-use super::{DataKeySource, KeyContext, KeyError};
+use super::retry::{RetryPolicy, decrypt_with_retries};
+use super::{DataKeySource, KeyContext, KeyError, KeyErrorKind};
 use crate::esdk::WrappingKey;
 use futures::StreamExt as _;
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
 
-/// What one [`DataKeyCache::resolve`] did: every distinct KMS blob of the invocation, with its
-/// key or why it has none. Looked up by the blob (`&[u8]`), without copying it.
+/// What one [`DataKeyCache::resolve`] did: the distinct KMS blobs of the invocation, with their
+/// key or why they have none. Looked up by the blob (`&[u8]`), without copying it.
+///
+/// Once one key stays transiently unavailable after its retries the invocation is going to
+/// fail, so the keys still in flight are abandoned: they are absent from `keys`, and
+/// [`Resolved::transient_failure`] is set.
 #[derive(Debug, Default)]
 pub struct Resolved {
     pub keys: HashMap<Vec<u8>, Result<Arc<WrappingKey>, KeyError>>,
-    /// KMS Decrypt calls made.
+    /// KMS Decrypt attempts made, retries included.
     pub kms_calls: usize,
+    /// Of those, attempts after the first for a key.
+    pub kms_retries: usize,
     /// Distinct keys served from the cache.
     pub cache_hits: usize,
+    /// Keys abandoned unresolved because another key was transiently unavailable.
+    pub abandoned: usize,
 }
 
 impl Resolved {
     /// The outcome for one blob; `None` when the blob was never asked for.
     pub fn get(&self, blob: &[u8]) -> Option<&Result<Arc<WrappingKey>, KeyError>> {
         self.keys.get(blob)
+    }
+
+    /// The first key error that is transient (after retries), if any: the invocation must fail.
+    pub fn transient_failure(&self) -> Option<(&[u8], &KeyError)> {
+        self.keys.iter().find_map(|(blob, result)| match result {
+            Err(e) if e.kind == KeyErrorKind::Transient => Some((blob.as_slice(), e)),
+            _ => None,
+        })
     }
 }
 
@@ -64,12 +82,16 @@ impl DataKeyCache {
     }
 
     /// Resolves every distinct blob under `context`: from the cache, else through `source`, at
-    /// most `concurrency` at a time. Each blob is copied once per invocation, not per record.
+    /// most `concurrency` keys at a time, each retried under `retry` until `stop_at` (see
+    /// [`RetryPolicy::stop_at`]). Stops at the first key that stays transiently unavailable.
+    /// Each blob is copied once per invocation, not per record. Needs a tokio runtime.
     pub async fn resolve<'b, S: DataKeySource>(
         &self,
         source: &S,
         context: &KeyContext,
         blobs: impl IntoIterator<Item = &'b [u8]>,
+        retry: &RetryPolicy,
+        stop_at: Instant,
     ) -> Resolved {
         let mut resolved = Resolved::default();
         let mut missing = Vec::new();
@@ -84,21 +106,28 @@ impl DataKeyCache {
                 None => missing.push(request),
             }
         }
-        resolved.kms_calls = missing.len();
+        let mut pending = missing.len();
         let mut fetched = futures::stream::iter(missing)
             .map(|request| async move {
-                let result = source
-                    .decrypt_data_key(&request.0, &request.1)
-                    .await
-                    .map(Arc::new);
-                (request, result)
+                let attempted = decrypt_with_retries(source, retry, stop_at, &request.0, &request.1).await;
+                (request, attempted)
             })
             .buffer_unordered(self.concurrency);
-        while let Some((request, result)) = fetched.next().await {
+        while let Some((request, attempted)) = fetched.next().await {
+            pending = pending.saturating_sub(1);
+            let attempts = usize::try_from(attempted.attempts).unwrap_or(usize::MAX);
+            resolved.kms_calls = resolved.kms_calls.saturating_add(attempts);
+            resolved.kms_retries = resolved.kms_retries.saturating_add(attempts.saturating_sub(1));
+            let result = attempted.result.map(Arc::new);
             if let Ok(key) = &result {
                 self.store(request.clone(), Arc::clone(key));
             }
+            let unavailable = matches!(&result, Err(e) if e.kind == KeyErrorKind::Transient);
             resolved.keys.insert(request.1, result);
+            if unavailable {
+                resolved.abandoned = pending;
+                break;
+            }
         }
         resolved
     }
@@ -140,6 +169,17 @@ mod tests {
         KeyContext::for_resource(id).unwrap()
     }
 
+    async fn resolve<'b, S: DataKeySource>(
+        cache: &DataKeyCache,
+        source: &S,
+        context: &KeyContext,
+        blobs: impl IntoIterator<Item = &'b [u8]>,
+    ) -> Resolved {
+        let retry = RetryPolicy::default();
+        let stop_at = retry.stop_at(Instant::now(), None);
+        cache.resolve(source, context, blobs, &retry, stop_at).await
+    }
+
     fn cache(capacity: usize) -> DataKeyCache {
         DataKeyCache::new(
             NonZeroUsize::new(capacity).unwrap(),
@@ -152,12 +192,10 @@ mod tests {
         let source = fake();
         let cache = cache(8);
         let (b1, b2, b3) = (blob("db-1", 1), blob("db-1", 2), blob("db-1", 3));
-        let first = cache
-            .resolve(&source, &ctx("db-1"), [&b1[..], &b1[..], &b2[..]])
-            .await;
+        let first = resolve(&cache, &source, &ctx("db-1"), [&b1[..], &b1[..], &b2[..]]).await;
         assert_eq!((first.kms_calls, first.cache_hits), (2, 0));
         assert!(first.get(&b1).unwrap().as_ref().unwrap().ct_eq(&[1; 32]));
-        let second = cache.resolve(&source, &ctx("db-1"), [&b1[..], &b3[..]]).await;
+        let second = resolve(&cache, &source, &ctx("db-1"), [&b1[..], &b3[..]]).await;
         assert_eq!((second.kms_calls, second.cache_hits), (1, 1));
         assert_eq!(source.calls.load(Ordering::SeqCst), 3);
         assert_eq!(cache.len(), 3);
@@ -168,8 +206,8 @@ mod tests {
         let source = fake();
         let cache = cache(8);
         let b = blob("db-1", 1);
-        cache.resolve(&source, &ctx("db-1"), [&b[..]]).await;
-        let other = cache.resolve(&source, &ctx("db-2"), [&b[..]]).await;
+        resolve(&cache, &source, &ctx("db-1"), [&b[..]]).await;
+        let other = resolve(&cache, &source, &ctx("db-2"), [&b[..]]).await;
         assert_eq!(other.cache_hits, 0, "a key cached under db-1 must not serve db-2");
         assert_eq!(
             other.get(&b).unwrap().as_ref().unwrap_err().label,
@@ -182,19 +220,78 @@ mod tests {
         let source = fake();
         let cache = cache(1);
         let b = blob("db-1", 1);
-        let r = cache.resolve(&source, &ctx("db-2"), [&b[..]]).await;
+        let r = resolve(&cache, &source, &ctx("db-2"), [&b[..]]).await;
         assert_eq!(
             r.get(&b).unwrap().as_ref().unwrap_err().label,
             "kms_invalid_ciphertext"
         );
-        assert_eq!(cache.resolve(&source, &ctx("db-2"), [&b[..]]).await.kms_calls, 1);
-        cache.resolve(&source, &ctx("db-1"), [&b[..]]).await;
-        cache.resolve(&source, &ctx("db-1"), [&blob("db-1", 2)[..]]).await;
         assert_eq!(
-            cache.resolve(&source, &ctx("db-1"), [&b[..]]).await.kms_calls,
+            resolve(&cache, &source, &ctx("db-2"), [&b[..]]).await.kms_calls,
+            1
+        );
+        resolve(&cache, &source, &ctx("db-1"), [&b[..]]).await;
+        resolve(&cache, &source, &ctx("db-1"), [&blob("db-1", 2)[..]]).await;
+        assert_eq!(
+            resolve(&cache, &source, &ctx("db-1"), [&b[..]]).await.kms_calls,
             1,
             "capacity 1 must evict"
         );
         assert_eq!(cache.len(), 1);
+    }
+
+    /// Blobs starting with `f` fail transiently `n` times (n = the second byte), `t` always,
+    /// `h` hang; anything else decrypts. Counts calls per blob.
+    struct Flaky {
+        calls: Mutex<HashMap<Vec<u8>, u8>>,
+    }
+
+    impl DataKeySource for Flaky {
+        async fn decrypt_data_key(&self, _: &KeyContext, blob: &[u8]) -> Result<WrappingKey, KeyError> {
+            let n = {
+                let mut calls = self.calls.lock().unwrap();
+                let n = calls.entry(blob.to_vec()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            match blob {
+                [b'f', fails, ..] if n <= *fails => Err(KeyError::transient("kms_throttled", "")),
+                [b't', ..] => Err(KeyError::transient("kms_throttled", "")),
+                [b'h', ..] => std::future::pending().await,
+                _ => Ok(WrappingKey::new(vec![1; 32]).unwrap()),
+            }
+        }
+    }
+
+    fn flaky() -> Flaky {
+        Flaky {
+            calls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_each_key_on_its_own_and_caches_what_succeeded() {
+        let source = flaky();
+        let cache = cache(8);
+        let (b1, b2) = (b"f\x02-one".to_vec(), b"ok-two".to_vec());
+        let r = resolve(&cache, &source, &ctx("db-1"), [&b1[..], &b2[..]]).await;
+        assert!(r.get(&b1).unwrap().is_ok() && r.get(&b2).unwrap().is_ok());
+        assert!(r.transient_failure().is_none());
+        assert_eq!((r.kms_calls, r.kms_retries, r.abandoned), (4, 2, 0));
+        assert_eq!(source.calls.lock().unwrap()[&b1], 3);
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abandons_the_other_keys_once_one_stays_transiently_unavailable() {
+        let source = flaky();
+        let cache = cache(8);
+        let bad = b"t-bad".to_vec();
+        let hung: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'h', i]).collect();
+        let blobs = std::iter::once(&bad).chain(&hung).map(Vec::as_slice);
+        let r = resolve(&cache, &source, &ctx("db-1"), blobs).await;
+        let (blob, error) = r.transient_failure().unwrap();
+        assert_eq!((blob, error.label), (&bad[..], "kms_throttled"));
+        assert_eq!(r.abandoned, 3);
+        assert_eq!(cache.len(), 0);
     }
 }

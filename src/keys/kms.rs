@@ -6,33 +6,42 @@ use crate::esdk::WrappingKey;
 
 /// Data keys from AWS KMS through aws-sdk-kms. The endpoint, region and credentials come from
 /// the standard AWS configuration chain; `AWS_ENDPOINT_URL_KMS` points it at an emulator.
+///
+/// The SDK's own retries are disabled: retries, their backoff and the attempt timeout belong to
+/// one layer, [`super::retry`], which knows the invocation's deadline and sorts errors the same
+/// way the handler does. One `decrypt_data_key` is one HTTP request.
 #[derive(Clone, Debug)]
 pub struct KmsDataKeys {
     client: aws_sdk_kms::Client,
 }
 
 impl KmsDataKeys {
-    /// Loads the AWS configuration from the environment, with bounded timeouts and retries.
+    /// Loads the AWS configuration from the environment (see [`KmsDataKeys::from_sdk_config`]).
     pub async fn from_env() -> Self {
-        use aws_config::retry::RetryConfig;
-        use aws_config::timeout::TimeoutConfig;
-        use std::time::Duration;
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(4))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .operation_timeout(Duration::from_secs(20))
-                    .build(),
-            )
             .load()
             .await;
+        KmsDataKeys::from_sdk_config(&config)
+    }
+
+    /// A client for `config` with the SDK's retries off (one attempt per call). Its connect
+    /// timeout is the SDK's default; the attempt timeout is [`super::RetryPolicy`]'s.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
+        KmsDataKeys::from_kms_config(aws_sdk_kms::config::Builder::from(config))
+    }
+
+    /// A client from a KMS client configuration (e.g. with its own endpoint), with the SDK's
+    /// retries turned off as in [`KmsDataKeys::from_sdk_config`].
+    pub fn from_kms_config(config: aws_sdk_kms::config::Builder) -> Self {
+        let config = config
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
         KmsDataKeys {
-            client: aws_sdk_kms::Client::new(&config),
+            client: aws_sdk_kms::Client::from_conf(config),
         }
     }
 
+    /// Wraps a client as configured by the caller (its own retry settings apply on top).
     pub fn new(client: aws_sdk_kms::Client) -> Self {
         KmsDataKeys { client }
     }
@@ -62,17 +71,32 @@ fn classify_sdk_error<E>(
 where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_sdk_kms::error::SdkError;
+    use aws_sdk_kms::error::{DisplayErrorContext, SdkError};
     match &err {
         SdkError::TimeoutError(_) => KeyError::transient("kms_timeout", "KMS did not answer in time"),
-        SdkError::DispatchFailure(f) => KeyError::transient("kms_unreachable", format!("{f:?}")),
-        SdkError::ResponseError(_) => KeyError::transient("kms_bad_response", "unreadable KMS response"),
+        SdkError::DispatchFailure(f) if f.is_timeout() => {
+            KeyError::transient("kms_timeout", format!("{}", DisplayErrorContext(&err)))
+        }
+        SdkError::DispatchFailure(_) => {
+            KeyError::transient("kms_unreachable", format!("{}", DisplayErrorContext(&err)))
+        }
+        SdkError::ResponseError(_) => {
+            KeyError::transient("kms_bad_response", format!("{}", DisplayErrorContext(&err)))
+        }
+        // A 2xx the SDK could not read (not JSON, no plaintext field) surfaces as a service
+        // error without a code: an unreadable response, not a refusal.
+        SdkError::ServiceError(se) if se.raw().status().is_success() => {
+            KeyError::transient("kms_bad_response", format!("{}", DisplayErrorContext(&err)))
+        }
         SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
+            let code = se.err().code().filter(|c| !c.is_empty());
             let message = se.err().message().unwrap_or_default();
-            let detail = format!("{code}: {message}");
-            let status = Some(se.raw().status().as_u16());
-            classify_service_code(code, status, detail)
+            let status = se.raw().status().as_u16();
+            let detail = format!(
+                "HTTP {status} {}: {message}",
+                code.unwrap_or("without a KMS error code")
+            );
+            classify_service_code(code, Some(status), detail)
         }
         _ => KeyError::permanent(
             "kms_request_failed",
@@ -81,8 +105,13 @@ where
     }
 }
 
-/// Sorts a KMS error code (and HTTP status) into permanent and transient.
-pub fn classify_service_code(code: &str, status: Option<u16>, detail: String) -> KeyError {
+/// Sorts a KMS error code (and HTTP status) into permanent and transient. An HTTP error
+/// without a KMS error code did not come from KMS deciding about the key (a proxy, a load
+/// balancer, an outage page): transient, whatever its status.
+pub fn classify_service_code(code: Option<&str>, status: Option<u16>, detail: String) -> KeyError {
+    let Some(code) = code.filter(|c| !c.is_empty()) else {
+        return KeyError::transient("kms_http_error", detail);
+    };
     match code {
         "InvalidCiphertextException" | "IncorrectKeyException" => {
             KeyError::permanent("kms_invalid_ciphertext", detail)
@@ -112,7 +141,7 @@ mod tests {
 
     #[test]
     fn sorts_kms_errors_into_permanent_and_transient() {
-        let kind = |code, status| classify_service_code(code, status, String::new()).kind;
+        let kind = |code, status| classify_service_code(Some(code), status, String::new()).kind;
         assert_eq!(
             kind("InvalidCiphertextException", Some(400)),
             KeyErrorKind::Permanent
@@ -123,5 +152,19 @@ mod tests {
         assert_eq!(kind("KMSInternalException", Some(500)), KeyErrorKind::Transient);
         assert_eq!(kind("SomethingNew", Some(503)), KeyErrorKind::Transient);
         assert_eq!(kind("SomethingNew", Some(400)), KeyErrorKind::Permanent);
+    }
+
+    #[test]
+    fn http_errors_without_a_kms_code_are_transient_at_any_status() {
+        for status in [400, 403, 404, 429, 500, 502, 503] {
+            for code in [None, Some("")] {
+                let e = classify_service_code(code, Some(status), String::new());
+                assert_eq!(
+                    (e.kind, e.label),
+                    (KeyErrorKind::Transient, "kms_http_error"),
+                    "{status}"
+                );
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Data keys: the one trait the handler needs from KMS ([`DataKeySource`]), the encryption
-//! context DAS uses, a bounded cache that decrypts distinct keys concurrently ([`cache`]), and
-//! the aws-sdk-kms implementation ([`kms`]).
+//! context DAS uses, a bounded cache that decrypts distinct keys concurrently ([`cache`]), the
+//! one retry layer for transient KMS faults ([`retry`]), and the aws-sdk-kms implementation
+//! ([`kms`]).
 //!
 //! DAS wraps each record's data key with KMS under an encryption context naming the database:
 //! `aws:rds:dbc-id` = `cluster-…` (Aurora) or `aws:rds:db-id` = `db-…` (RDS instances); see
@@ -9,9 +10,11 @@
 
 pub mod cache;
 pub mod kms;
+pub mod retry;
 
 pub use cache::{DataKeyCache, Resolved};
 pub use kms::KmsDataKeys;
+pub use retry::RetryPolicy;
 
 use crate::esdk::WrappingKey;
 
@@ -53,12 +56,27 @@ pub fn resource_id_from_stream_arn(arn: &str) -> Option<&str> {
         .filter(|id| KeyContext::for_resource(id).is_some())
 }
 
+/// A short, stable name for a KMS ciphertext blob in logs and errors: `sha256:` and the first
+/// 8 bytes of its SHA-256, in hex. The blob is ciphertext; its hash reveals nothing of the key.
+pub fn blob_fingerprint(blob: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, blob);
+    let hex: String = digest
+        .as_ref()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
 /// Whether retrying later may help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyErrorKind {
     /// The key will never decrypt (wrong context, access denied, key deleted or disabled…).
     Permanent,
-    /// Throttling, KMS 5xx, timeouts, network: worth a retry of the batch.
+    /// Throttling, KMS 5xx, timeouts, network, an HTTP error without a KMS error code: retried
+    /// ([`retry`]); still failing after the retries, it fails the whole invocation, so that
+    /// Firehose retries the batch.
     Transient,
 }
 
@@ -111,6 +129,12 @@ mod tests {
         );
         assert_eq!(KeyContext::for_resource("db-XYZ").unwrap().key, "aws:rds:db-id");
         assert!(KeyContext::for_resource("mydb").is_none());
+    }
+
+    #[test]
+    fn fingerprints_a_blob_by_its_sha256() {
+        // SHA-256("abc") = ba7816bf8f01cfea…
+        assert_eq!(blob_fingerprint(b"abc"), "sha256:ba7816bf8f01cfea");
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub struct Metrics {
     pub records_failed: usize,
     /// Events of the delivered records (Ok and Dropped): per class, heartbeats, excluded.
     pub events: EventStats,
+    /// KMS Decrypt requests sent, retries included.
     pub kms_calls: usize,
+    /// Of those, retries of a transient fault.
+    pub kms_retries: usize,
     pub kms_cache_hits: usize,
     /// Bytes of record data received (decoded from base64).
     pub bytes_in: usize,
@@ -31,6 +34,7 @@ pub struct Metrics {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyStats {
     pub kms_calls: usize,
+    pub kms_retries: usize,
     pub cache_hits: usize,
 }
 
@@ -39,6 +43,7 @@ impl Metrics {
     pub fn from_outcomes(outcomes: &[Outcome], keys: KeyStats, bytes_in: usize) -> Self {
         let mut m = Metrics {
             kms_calls: keys.kms_calls,
+            kms_retries: keys.kms_retries,
             kms_cache_hits: keys.cache_hits,
             bytes_in,
             ..Metrics::default()
@@ -68,6 +73,7 @@ impl Metrics {
             ("HeartbeatsDropped".to_string(), self.events.heartbeats),
             ("ExcludedEventsDropped".to_string(), self.events.excluded),
             ("KmsCalls".to_string(), self.kms_calls),
+            ("KmsRetries".to_string(), self.kms_retries),
             ("KmsCacheHits".to_string(), self.kms_cache_hits),
         ];
         for class in ActivityClass::ALL {

@@ -126,6 +126,32 @@ pub fn event(engine: &str) -> FirehoseEvent {
     serde_json::from_slice(&std::fs::read(dir().join(format!("events/{engine}-1.json"))).unwrap()).unwrap()
 }
 
+/// `ev` with each decodable record's KMS blob replaced by `blob_for(index, blob)`; the ESDK
+/// message is untouched, so a source that resolves the new blob to the old blob's key still
+/// decrypts it. Builds invocations with several data keys out of the one-key fixtures.
+pub fn rekey(ev: &FirehoseEvent, blob_for: impl Fn(usize, &[u8]) -> Vec<u8>) -> FirehoseEvent {
+    let b64e = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut ev = ev.clone();
+    for (index, record) in ev.records.iter_mut().enumerate() {
+        let Some(Value::String(data)) = &record.data else {
+            continue;
+        };
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+            continue;
+        };
+        let Ok(mut envelope) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let Some(Value::String(key)) = envelope.get("key") else {
+            continue;
+        };
+        let blob = blob_for(index, &b64(key));
+        envelope["key"] = Value::String(b64e(&blob));
+        record.data = Some(Value::String(b64e(&serde_json::to_vec(&envelope).unwrap())));
+    }
+    ev
+}
+
 /// One invocation: its metrics and outcomes, and the serialized response Firehose receives.
 pub struct Run {
     pub invocation: Invocation,
@@ -414,11 +440,147 @@ async fn turns_records_past_the_response_budget_into_processing_failed() {
     }
 }
 
+/// Retries that end at once: one attempt per key, no waiting.
+pub fn no_retries() -> Config {
+    let mut config = Config::default();
+    config.kms_retry.budget = std::time::Duration::ZERO;
+    config
+}
+
 #[tokio::test]
 async fn fails_the_invocation_when_kms_is_transiently_down_for_every_record() {
     let source = FailingKeys(KeyError::transient("kms_throttled", "rate exceeded"));
-    let err = Handler::new(Config::default(), source)
-        .handle(&event("oracle"), now())
+    let ev = event("oracle");
+    let err = Handler::new(no_retries(), source)
+        .handle(&ev, now())
+        .await
+        .unwrap_err();
+    let InvocationError::KmsUnavailable {
+        label,
+        keys,
+        records,
+        total_records,
+        ..
+    } = &err
+    else {
+        panic!("unexpected {err}");
+    };
+    assert_eq!((*label, *keys), ("kms_throttled", 1));
+    // Every record with a readable envelope waits on the key; one record of the fixture has none.
+    let decodable = decodable(&ev);
+    assert_eq!((*records, *total_records), (decodable.len(), ev.records.len()));
+    assert!(
+        err.to_string()
+            .contains(&format!("{} of {} records", decodable.len(), ev.records.len())),
+        "{err}"
+    );
+}
+
+/// Indexes of the records whose envelope decodes (the others fail before any key is needed).
+pub fn decodable(ev: &FirehoseEvent) -> Vec<usize> {
+    (0..ev.records.len())
+        .filter(|i| das_partitioner::ingest::decode_record(&ev.records[*i]).is_ok())
+        .collect()
+}
+
+/// Serves `FixtureKeys` for blobs it knows; a blob ending in `#<label>` is the same key behind
+/// a fault: `#throttled` transient, `#denied` permanent, `#flaky` transient on the first
+/// call only; any other suffix decrypts.
+pub struct SuffixKeys {
+    inner: FixtureKeys,
+    calls: std::sync::Mutex<HashMap<Vec<u8>, usize>>,
+}
+
+impl SuffixKeys {
+    pub fn new() -> Self {
+        SuffixKeys {
+            inner: FixtureKeys::load(),
+            calls: Default::default(),
+        }
+    }
+}
+
+impl DataKeySource for SuffixKeys {
+    async fn decrypt_data_key(&self, context: &KeyContext, blob: &[u8]) -> Result<WrappingKey, KeyError> {
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            let n = calls.entry(blob.to_vec()).or_default();
+            *n += 1;
+            *n
+        };
+        let (base, suffix) = match blob.iter().rposition(|b| *b == b'#') {
+            Some(at) => (&blob[..at], &blob[at + 1..]),
+            None => (blob, &b""[..]),
+        };
+        match suffix {
+            b"throttled" => Err(KeyError::transient("kms_throttled", "Rate exceeded")),
+            b"flaky" if n == 1 => Err(KeyError::transient("kms_unavailable", "HTTP 503")),
+            b"denied" => Err(KeyError::permanent("kms_access_denied", "not allowed")),
+            _ => self.inner.decrypt_data_key(context, base).await,
+        }
+    }
+}
+
+/// The first `n` records keep their blob, the others get `blob#suffix`.
+pub fn split_keys(ev: &FirehoseEvent, n: usize, suffix: &str) -> FirehoseEvent {
+    rekey(ev, |i, blob| {
+        let mut blob = blob.to_vec();
+        if i >= n {
+            blob.extend(format!("#{suffix}").bytes());
+        }
+        blob
+    })
+}
+
+#[tokio::test]
+async fn fails_only_the_records_of_a_key_with_a_permanent_error() {
+    let baseline = run("oracle", Config::default()).await;
+    let ev = split_keys(&event("oracle"), 25, "denied");
+    let inv = Handler::new(Config::default(), SuffixKeys::new())
+        .handle(&ev, now())
+        .await
+        .unwrap();
+    let response = response_of(&inv, &ev);
+    let (got, want) = (results(&response), results(&baseline.response));
+    assert_eq!(
+        got[..25],
+        want[..25],
+        "the other key's records are as without the fault"
+    );
+    assert!(got[25..].iter().all(|r| *r == "ProcessingFailed"), "{got:?}");
+    let denied: Vec<usize> = inv
+        .failures()
+        .filter(|(_, e)| e.label() == "kms_access_denied")
+        .map(|(i, _)| i)
+        .collect();
+    let want_denied: Vec<usize> = decodable(&ev).into_iter().filter(|i| *i >= 25).collect();
+    assert_eq!(denied, want_denied);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_a_transient_fault_and_delivers_every_record() {
+    let baseline = run("postgresql", Config::default()).await;
+    let ev = split_keys(&event("postgresql"), 20, "flaky");
+    let handler = Handler::new(Config::default(), SuffixKeys::new());
+    let inv = handler.handle(&ev, now()).await.unwrap();
+    let response = response_of(&inv, &ev);
+    assert_eq!(results(&response), results(&baseline.response));
+    assert_eq!(lines(&response).len(), lines(&baseline.response).len());
+    assert_eq!(inv.metrics.kms_calls, 3, "two keys, one retry");
+    assert_eq!(inv.metrics.kms_retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stops_retrying_before_the_lambda_deadline() {
+    let ev = event("sqlserver");
+    let handler = Handler::new(
+        Config::default(),
+        FailingKeys(KeyError::transient("kms_throttled", "")),
+    );
+    let start = tokio::time::Instant::now();
+    let remaining = std::time::Duration::from_secs(8);
+    let err = handler
+        .handle_within(&ev, now(), Some(remaining))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -428,6 +590,12 @@ async fn fails_the_invocation_when_kms_is_transiently_down_for_every_record() {
             ..
         }
     ));
+    let reserve = das_partitioner::limits::KMS_DEADLINE_RESERVE;
+    assert!(
+        start.elapsed() <= remaining - reserve,
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]

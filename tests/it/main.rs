@@ -6,8 +6,10 @@
 //! - `handler`: whole Firehose invocations per engine against the generator's ground truth.
 //! - `regression`: one test per fixed defect.
 //! - `cli`: the `dasp` binary as a user runs it.
-//! - `kms`: aws-sdk-kms against the moto emulator; `#[ignore]`d unless run through
-//!   `make test-kms` (scripts/with-moto.sh), except the unreachable-endpoint test.
+//! - `kms`: aws-sdk-kms against the moto emulator, and KMS faults injected in front of it
+//!   (scripts/kms-faults.py) through the whole handler; `#[ignore]`d unless run through
+//!   `make test-kms` (scripts/with-moto.sh, scripts/with-kms-faults.sh), except the
+//!   unreachable-endpoint test.
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 #![allow(
     clippy::unwrap_used,

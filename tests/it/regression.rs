@@ -1,7 +1,7 @@
 //! One test per fixed defect, named after the rule the defect broke. Each fails on the code
 //! before its fix.
 
-use crate::handler::{FixtureKeys, b64, event, lines, now, response_of, run};
+use crate::handler::{FixtureKeys, SuffixKeys, b64, event, lines, now, response_of, run, split_keys};
 use das_partitioner::cli::s3_layout;
 use das_partitioner::config::Config;
 use das_partitioner::error::RecordError;
@@ -9,7 +9,10 @@ use das_partitioner::esdk::WrappingKey;
 use das_partitioner::esdk::{self, EsdkError};
 use das_partitioner::handler::{self, Handler};
 use das_partitioner::ingest::{FirehoseEvent, FirehoseRecord};
-use das_partitioner::keys::{DataKeyCache, DataKeySource, KeyContext, KeyError, Resolved};
+use das_partitioner::keys::kms::classify_service_code;
+use das_partitioner::keys::{
+    DataKeyCache, DataKeySource, KeyContext, KeyError, KeyErrorKind, Resolved, RetryPolicy,
+};
 use das_partitioner::output::Outcome;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
@@ -180,12 +183,24 @@ impl DataKeySource for Refusing {
 #[test]
 fn resolving_distinct_data_keys_takes_linear_time() {
     let ctx = KeyContext::for_resource("db-1").unwrap();
+    // Each key's attempt runs under a tokio timer (the attempt timeout).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let retry = RetryPolicy::default();
     let resolve = |n: u32| {
         let blobs: Vec<Vec<u8>> = (0..n).map(|i| i.to_be_bytes().repeat(50)).collect();
         fastest(3, || {
             let cache = DataKeyCache::new(NonZeroUsize::MIN, NonZeroUsize::new(64).unwrap());
-            let resolved =
-                futures::executor::block_on(cache.resolve(&Refusing, &ctx, blobs.iter().map(Vec::as_slice)));
+            let stop_at = retry.stop_at(tokio::time::Instant::now(), None);
+            let resolved = runtime.block_on(cache.resolve(
+                &Refusing,
+                &ctx,
+                blobs.iter().map(Vec::as_slice),
+                &retry,
+                stop_at,
+            ));
             assert_eq!(resolved.kms_calls, blobs.len());
         })
     };
@@ -203,4 +218,43 @@ fn bad_records_fail_as_not_base64() {
     assert_eq!(response["records"][0]["result"], "ProcessingFailed");
     assert_eq!(inv.failures().next().unwrap().1.label(), "data_not_base64");
     assert!(b64("e30K") == b"{}\n");
+}
+
+/// The invocation failed only when KMS failed transiently for every key: with one key
+/// throttled and the others fine, that key's records went to processing-failed although a
+/// retry of the batch would have delivered them. Any transiently unavailable key fails it.
+#[tokio::test(start_paused = true)]
+async fn fails_the_invocation_when_any_key_is_transiently_unavailable() {
+    // Records 0..30 keep the fixture's key; 30..40 get a second key that stays throttled.
+    let ev = split_keys(&event("oracle"), 30, "throttled");
+    let source = SuffixKeys::new();
+    let handler = Handler::new(Config::default(), source);
+    let err = handler.handle(&ev, now()).await.unwrap_err();
+    let handler::InvocationError::KmsUnavailable {
+        label,
+        keys,
+        distinct_keys,
+        records,
+        ..
+    } = &err
+    else {
+        panic!("unexpected {err}");
+    };
+    assert_eq!(
+        (*label, *keys, *distinct_keys, *records),
+        ("kms_throttled", 1, 2, 10),
+        "{err}"
+    );
+    assert!(err.to_string().contains("10 of 40 records"), "{err}");
+}
+
+/// An HTTP error without a KMS error code (a proxy's or load balancer's page) was taken as
+/// KMS rejecting the key unless its status was 5xx: every record of the key went to
+/// processing-failed. Nothing about the key was decided: it is transient.
+#[test]
+fn an_http_error_without_a_kms_error_code_is_transient() {
+    for status in [400, 403, 429] {
+        let e = classify_service_code(None, Some(status), "HTTP without a code".into());
+        assert_eq!(e.kind, KeyErrorKind::Transient, "{status}");
+    }
 }
