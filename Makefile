@@ -21,7 +21,7 @@ TEMPLATE := infra/template.yaml
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra lint-infra demo \
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra test-readme lint-infra demo \
 	fixtures package deploy measure clean bench-reference test-bench-reference
 
 all: build
@@ -82,7 +82,11 @@ lint-infra: $(INFRA_VENV)/.installed
 test-infra: lint-infra
 	$(CARGO) test --locked --test it infra::
 
-test: fmt-check clippy test-rust test-kms test-demo test-infra
+# The commands of README.md's "Try it" section, as written (offline: the sample's test keys).
+test-readme: build
+	scripts/try-readme.sh
+
+test: fmt-check clippy test-rust test-kms test-demo test-infra test-readme
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh
