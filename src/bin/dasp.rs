@@ -133,6 +133,46 @@ enum Command {
     },
 }
 
+/// `dasp install-assets`, outside the documented command tree (so that neither the pages nor the
+/// completions it writes mention it): writes the man pages and the bash, zsh and fish
+/// completions, for `make install`.
+#[derive(Parser)]
+#[command(name = "dasp install-assets")]
+struct InstallAssets {
+    /// Folder for dasp.1 and one page per command.
+    #[arg(long, value_name = "DIR")]
+    man_dir: PathBuf,
+    /// Folder for dasp.bash, _dasp (zsh) and dasp.fish.
+    #[arg(long, value_name = "DIR")]
+    completions_dir: PathBuf,
+}
+
+/// The man pages and shell completions, from the same clap definitions as `--help`.
+fn run_install_assets(man_dir: &Path, completions_dir: &Path) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    prepare_folder(man_dir, "--man-dir")?;
+    prepare_folder(completions_dir, "--completions-dir")?;
+    clap_mangen::generate_to(Cli::command(), man_dir).map_err(|e| {
+        fail(
+            1,
+            format!("cannot write the man pages in {}: {e}", man_dir.display()),
+        )
+    })?;
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "dasp", completions_dir).map_err(|e| {
+            fail(
+                1,
+                format!(
+                    "cannot write the {shell} completions in {}: {e}",
+                    completions_dir.display()
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// A failure with the exit code to report it with.
 struct Failure {
     code: u8,
@@ -444,7 +484,12 @@ fn log_filter(verbose: u8) -> tracing_subscriber::EnvFilter {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "install-assets") {
+        let assets = InstallAssets::parse_from(args.iter().skip(1));
+        return exit(run_install_assets(&assets.man_dir, &assets.completions_dir));
+    }
+    let cli = Cli::parse_from(args);
     // A person reads these lines: times and module paths only once they asked for detail.
     let detailed = cli.verbose > 0;
     let subscriber = tracing_subscriber::fmt()
@@ -480,6 +525,10 @@ fn main() -> ExitCode {
             }
         }
     };
+    exit(result)
+}
+
+fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `dasp … | head`: the reader has what it wanted.

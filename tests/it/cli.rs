@@ -710,3 +710,38 @@ fn version_names_the_git_commit() {
         "{text}"
     );
 }
+
+#[test]
+fn install_assets_writes_man_pages_and_completions_from_the_clap_definitions() {
+    let dir = scratch("assets");
+    let (man, completions) = (dir.join("man/man1"), dir.join("completions"));
+    let out = dasp_clean(
+        &[
+            "install-assets",
+            "--man-dir",
+            man.to_str().unwrap(),
+            "--completions-dir",
+            completions.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(man.join("dasp-transform.1")).unwrap();
+    assert!(
+        page.contains("DASP_RESOURCE_ID") && page.contains("data\\-keys"),
+        "{page}"
+    );
+    assert!(man.join("dasp.1").is_file() && man.join("dasp-inspect.1").is_file());
+    assert!(
+        !man.join("dasp-install-assets.1").exists(),
+        "the hidden command has no page"
+    );
+    for file in ["dasp.bash", "_dasp", "dasp.fish"] {
+        let text = std::fs::read_to_string(completions.join(file)).unwrap();
+        assert!(text.contains("transform") && text.contains("s3-layout"), "{file}");
+        assert!(
+            !text.contains("install-assets"),
+            "{file} completes the hidden command"
+        );
+    }
+}
