@@ -403,9 +403,17 @@ async fn run_transform(args: &TransformArgs<'_>) -> Result<(), Failure> {
 fn invocation_failure(error: &InvocationError, verbose: u8) -> Failure {
     match error {
         InvocationError::KmsUnavailable { label, detail } => {
+            // The SDK reports credentials it could not load (an expired SSO session, a failing
+            // credential_process) as a dispatch failure: say that, not "unreachable".
+            let credentials = ["CredentialsNotLoaded", "ProviderError", "credentials"]
+                .iter()
+                .any(|needle| detail.contains(needle));
             let what = match *label {
                 "kms_throttled" => "KMS throttled the data-key request of every record",
                 "kms_timeout" => "KMS did not answer in time for any record",
+                _ if credentials => {
+                    "the AWS credentials could not be loaded (an expired SSO session? `aws sso login`), so KMS decrypted no record"
+                }
                 _ => "KMS was unreachable for every record",
             };
             let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS")

@@ -287,6 +287,34 @@ fn transform_says_what_the_cli_did_when_kms_is_unreachable_for_every_record() {
 }
 
 #[test]
+fn transform_says_credentials_failed_rather_than_kms_unreachable() {
+    let (event, _) = sample();
+    let dir = scratch("credential-process");
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        "[profile broken]\nregion = eu-west-1\ncredential_process = /bin/false\n",
+    )
+    .unwrap();
+    let endpoint = dead_endpoint();
+    let out = dasp_clean(
+        &["transform", "--event", &event],
+        &[
+            ("AWS_PROFILE", "broken"),
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ("AWS_ENDPOINT_URL_KMS", &endpoint),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the AWS credentials could not be loaded") && err.contains("nothing was written"),
+        "{err}"
+    );
+}
+
+#[test]
 fn transform_checks_output_paths_before_any_aws_setup() {
     let (event, _) = sample();
     let dir = scratch("paths");
