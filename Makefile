@@ -82,8 +82,9 @@ lint-infra: $(INFRA_VENV)/.installed
 test-infra: lint-infra
 	$(CARGO) test --locked --test it infra::
 
-# The commands of README.md's "Try it" section, as written (offline: the sample's test keys).
-test-readme: build
+# The commands of README.md's "Try it" section, as written (the sample's test keys offline, then
+# generated traffic against the KMS emulator).
+test-readme: venv build
 	scripts/try-readme.sh
 
 test: fmt-check clippy test-rust test-kms test-demo test-infra test-readme

@@ -36,4 +36,6 @@ done <<< "$commands"
 # What the commands were meant to produce.
 test -s out/try/response.json
 find out/try/s3/das -type f | grep -q .
+test -s out/try/kms/response.json
+find out/try/kms/s3/das -type f | grep -q .
 echo "try-readme: $count README commands ran" >&2
