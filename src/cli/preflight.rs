@@ -75,7 +75,21 @@ pub fn check_aws(env: impl Fn(&str) -> Option<String>, files: &AwsFiles) -> Resu
         );
     }
 
-    let env_keys = get("AWS_ACCESS_KEY_ID").is_some() && get("AWS_SECRET_ACCESS_KEY").is_some();
+    let (key_id, secret) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"));
+    match (&key_id, &secret) {
+        (Some(_), None) => {
+            return Err(
+                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither".to_string(),
+            );
+        }
+        (None, Some(_)) => {
+            return Err(
+                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither".to_string(),
+            );
+        }
+        _ => {}
+    }
+    let env_keys = key_id.is_some() && secret.is_some();
     let profile_known = config_profile(profile_name).is_some() || credentials_profile(profile_name).is_some();
     let web_identity = get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some();
     if !(env_keys || profile_known || web_identity || container || files.on_ec2) {
@@ -225,6 +239,28 @@ mod tests {
         vars.pop();
         vars.push(("AWS_ENDPOINT_URL", "https://kms.example"));
         assert_eq!(check(&vars, &AwsFiles::default()), Ok(()));
+    }
+
+    #[test]
+    fn names_the_missing_half_of_environment_keys() {
+        let err = check(
+            &[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a")],
+            &AwsFiles::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"),
+            "{err}"
+        );
+        let err = check(
+            &[("AWS_REGION", "us-east-1"), ("AWS_SECRET_ACCESS_KEY", "b")],
+            &AwsFiles::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"),
+            "{err}"
+        );
     }
 
     #[test]
