@@ -21,7 +21,7 @@ TEMPLATE := infra/template.yaml
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra lint-infra demo \
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra test-readme lint-infra demo install \
 	fixtures package deploy measure clean bench test-bench-reference
 
 all: build
@@ -84,7 +84,12 @@ lint-infra: $(INFRA_VENV)/.installed
 test-infra: lint-infra
 	$(CARGO) test --locked --test it infra::
 
-test: fmt-check clippy test-rust test-kms test-demo test-infra
+# The commands of README.md's "Try it" section, as written (the sample's test keys offline, then
+# generated traffic against the KMS emulator).
+test-readme: venv build
+	scripts/try-readme.sh
+
+test: fmt-check clippy test-rust test-kms test-demo test-infra test-readme
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh
@@ -128,6 +133,20 @@ deploy: $(LAMBDA_VENV)/.installed $(DEPLOY_VENV)/.installed
 	env -u CARGO_TARGET_DIR PATH="$(abspath $(LAMBDA_VENV))/bin:$$PATH" \
 		$(DEPLOY_VENV)/bin/sam build --template-file $(TEMPLATE)
 	$(DEPLOY_VENV)/bin/sam deploy --guided --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
+
+# dasp, its man pages and its bash/zsh/fish completions under PREFIX (default ~/.local): the
+# pages and completions come from the same clap definitions as `dasp --help`.
+PREFIX ?= $(HOME)/.local
+DASP_BIN ?= $(TARGET_DIR)/release/dasp
+install: build
+	install -Dm755 $(DASP_BIN) $(PREFIX)/bin/dasp
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(DASP_BIN) install-assets --man-dir "$$tmp/man" --completions-dir "$$tmp/completions" && \
+	install -Dm644 -t $(PREFIX)/share/man/man1 "$$tmp"/man/*.1 && \
+	install -Dm644 "$$tmp/completions/dasp.bash" $(PREFIX)/share/bash-completion/completions/dasp && \
+	install -Dm644 "$$tmp/completions/_dasp" $(PREFIX)/share/zsh/site-functions/_dasp && \
+	install -Dm644 "$$tmp/completions/dasp.fish" $(PREFIX)/share/fish/vendor_completions.d/dasp.fish && \
+	echo "installed $(PREFIX)/bin/dasp, its man pages (man dasp) and bash/zsh/fish completions"
 
 clean:
 	rm -rf $(DEMO_OUT) target/demo-test

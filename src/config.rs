@@ -17,6 +17,16 @@ use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+/// Every variable [`Config::from_env`] reads.
+pub const VARIABLES: &[&str] = &[
+    "DASP_RESOURCE_ID",
+    "DASP_EXCLUDED_USERS",
+    "DASP_MAX_INFLATED_BYTES",
+    "DASP_RESPONSE_BUDGET_BYTES",
+    "DASP_KMS_CONCURRENCY",
+    "DASP_KMS_CACHE_SIZE",
+];
+
 /// A configuration problem, with the variable's name and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {name}={value:?}: {hint}")]
@@ -195,6 +205,20 @@ mod tests {
         assert_eq!((c.kms_concurrency.get(), c.kms_cache_size.get()), (3, 5));
         assert_eq!(c.kms_retry.attempt_timeout, Duration::from_millis(250));
         assert_eq!(c.kms_retry.budget, Duration::ZERO);
+    }
+
+    #[test]
+    fn variables_lists_every_variable_read() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_string());
+            None
+        });
+        let mut read = read.into_inner();
+        read.sort();
+        let mut listed: Vec<&str> = VARIABLES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(read, listed);
     }
 
     #[test]

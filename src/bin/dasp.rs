@@ -1,52 +1,176 @@
 //! `dasp`: the command-line companion of the Lambda.
 //!
-//! - `dasp inspect [FILE|-] [--json]`: header facts of a DAS envelope or ESDK message, no key.
-//! - `dasp transform --event FILE|- [--out FILE] [--s3-layout DIR]`: the Lambda's own handler
-//!   on a Firehose invocation event, with the same configuration variables and real KMS client.
+//! - `dasp inspect [FILE|-] [--json]`: what a record, event or message is, without any key.
+//! - `dasp transform --event FILE|- [--out FILE] [--s3-layout DIR] [--print] [--data-keys FILE]`:
+//!   the Lambda's own handler on a Firehose invocation event, with the same configuration
+//!   variables and the real KMS client (or, for test data, keys from a file).
+//!
+//! CLI wording lives here: the handler's errors speak to Firehose, these to a person.
 
-use clap::{Parser, Subcommand};
-use das_partitioner::cli::{inspect, s3_layout};
+use clap::{ArgAction, Parser, Subcommand};
+use das_partitioner::cli::data_keys::FileDataKeys;
+use das_partitioner::cli::inspect::{self, Inspected, Item};
+use das_partitioner::cli::{preflight, s3_layout, summary};
 use das_partitioner::config::Config;
-use das_partitioner::handler::Handler;
+use das_partitioner::handler::{Handler, InvocationError};
 use das_partitioner::ingest::FirehoseEvent;
-use das_partitioner::keys::KmsDataKeys;
+use das_partitioner::keys::{DataKeySource, KmsDataKeys};
+use das_partitioner::output::Outcome;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DASP_GIT_COMMIT"),
+    ")"
+);
+
+const INSPECT_HELP: &str = "\
+Input shapes (detected, in any file or on standard input):
+  a Firehose invocation event ({\"records\":[{\"recordId\",\"data\"}…]}), Kinesis get-records output
+  ({\"Records\":[{\"Data\"}…]}), either one's records one JSON object per line, one DAS envelope
+  ({\"type\",\"version\",\"databaseActivityEvents\",\"key\"}), a base64 ESDK message, a binary one.
+  Records are read one by one: an unreadable record is reported with the reason, the others are
+  still shown.
+
+Environment:
+  RUST_LOG   log filter (overrides -v); no AWS access and no key are needed
+
+Exit codes:
+  0  everything was read
+  1  some records of an event could not be read (each is named with the reason)
+  2  the input could not be read at all (one line says why)
+
+Example:
+  aws kinesis get-records --shard-iterator \"$IT\" > records.json && dasp inspect records.json";
+
+const TRANSFORM_HELP: &str = "\
+Environment:
+  (the DASP_* settings are the Lambda's own)
+  DASP_RESOURCE_ID            database resource id (cluster-… Aurora, db-… RDS): the KMS encryption
+                              context; default: from the event's aws-rds-das-<id> stream ARN
+  DASP_EXCLUDED_USERS         comma list of database users whose events are dropped
+  DASP_MAX_INFLATED_BYTES     cap on one record's gunzipped payload (default 67108864)
+  DASP_RESPONSE_BUDGET_BYTES  cap on the response, at most 6291556 (default 6000000)
+  DASP_KMS_CONCURRENCY        distinct data keys decrypted at once (default 8)
+  DASP_KMS_CACHE_SIZE         decrypted data keys kept (default 1024)
+  AWS_REGION                  KMS region (or AWS_DEFAULT_REGION, or the profile's region)
+  AWS_PROFILE                 profile of ~/.aws/config or ~/.aws/credentials to use
+  AWS_ENDPOINT_URL_KMS        KMS endpoint, e.g. an emulator (http:// or https://)
+  RUST_LOG                    log filter (overrides -v)
+  Unknown DASP_* variables are warned about. The AWS configuration is checked before any work
+  (not with --data-keys, which calls no KMS).
+
+Output:
+  the Firehose response JSON on standard output (or --out), or with --print the decrypted
+  JSON lines; one summary line on standard error: records Ok/Dropped/ProcessingFailed, events
+  per class, heartbeats and excluded events dropped, KMS calls.
+
+Exit codes:
+  0  the invocation ran (single records may still be ProcessingFailed: see the summary)
+  1  the invocation failed as a whole (KMS unreachable for every record, no resource id), or
+     writing an output failed; nothing was written
+  2  bad arguments, configuration, AWS setup or input (one line names the fix)
+
+Example:
+  AWS_PROFILE=prod AWS_REGION=eu-west-1 DASP_EXCLUDED_USERS=rdsadmin \\
+    dasp transform --event event.json --out response.json --s3-layout out/s3";
+
 #[derive(Parser)]
 #[command(
     name = "dasp",
-    version,
-    about = "Decrypt, classify and partition Database Activity Streams records"
+    version = VERSION,
+    about = "Decrypt, classify and partition Database Activity Streams records",
+    long_about = "Decrypt, classify and partition Amazon RDS/Aurora Database Activity Streams \
+                  records with the Lambda's own code, on your machine. `dasp help <command>` \
+                  (or `<command> --help`) lists each command's environment, exit codes and an \
+                  example."
 )]
 struct Cli {
+    /// More log output: -v adds the AWS SDK's warnings and the SDK detail of KMS errors, -vv
+    /// debug, -vvv everything.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the header facts of a DAS envelope (JSON), a base64 ESDK message or a binary one.
+    /// Show what a record, event or message is (envelope, ESDK header), without any key.
+    #[command(after_long_help = INSPECT_HELP)]
     Inspect {
         /// Input file; `-` or nothing reads standard input.
         input: Option<PathBuf>,
-        /// Print one JSON object instead of text.
+        /// Print JSON (one object; one line per record for an event) instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Run the Lambda handler on a Firehose invocation event and write the Firehose response.
+    #[command(after_long_help = TRANSFORM_HELP)]
     Transform {
         /// The Firehose invocation event (JSON); `-` reads standard input.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         event: PathBuf,
-        /// Where to write the response JSON (default: standard output).
-        #[arg(long)]
+        /// Where to write the response JSON (default: standard output); folders are created.
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Also write what Firehose would deliver to S3 under this directory.
-        #[arg(long)]
+        /// Also write what Firehose would deliver to S3 under this folder (created if needed);
+        /// object names derive from the invocation, so a re-run replaces its objects.
+        #[arg(long, value_name = "DIR")]
         s3_layout: Option<PathBuf>,
+        /// Write the decrypted JSON lines (what the Lambda returns in `data`, decoded) to standard
+        /// output instead of the response; the response still goes to --out if given.
+        #[arg(long)]
+        print: bool,
+        /// TESTING AID, for test data only: take data keys from this JSON file instead of KMS
+        /// (the generator's keys.json: [{"blob": base64 ciphertext, "plaintext": base64 key}]).
+        /// Real DAS data keys come from KMS alone.
+        #[arg(long, value_name = "FILE")]
+        data_keys: Option<PathBuf>,
     },
+}
+
+/// `dasp install-assets`, outside the documented command tree (so that neither the pages nor the
+/// completions it writes mention it): writes the man pages and the bash, zsh and fish
+/// completions, for `make install`.
+#[derive(Parser)]
+#[command(name = "dasp install-assets")]
+struct InstallAssets {
+    /// Folder for dasp.1 and one page per command.
+    #[arg(long, value_name = "DIR")]
+    man_dir: PathBuf,
+    /// Folder for dasp.bash, _dasp (zsh) and dasp.fish.
+    #[arg(long, value_name = "DIR")]
+    completions_dir: PathBuf,
+}
+
+/// The man pages and shell completions, from the same clap definitions as `--help`.
+fn run_install_assets(man_dir: &Path, completions_dir: &Path) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    prepare_folder(man_dir, "--man-dir")?;
+    prepare_folder(completions_dir, "--completions-dir")?;
+    clap_mangen::generate_to(Cli::command(), man_dir).map_err(|e| {
+        fail(
+            1,
+            format!("cannot write the man pages in {}: {e}", man_dir.display()),
+        )
+    })?;
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "dasp", completions_dir).map_err(|e| {
+            fail(
+                1,
+                format!(
+                    "cannot write the {shell} completions in {}: {e}",
+                    completions_dir.display()
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// A failure with the exit code to report it with.
@@ -62,118 +186,365 @@ fn fail(code: u8, message: impl std::fmt::Display) -> Failure {
     }
 }
 
-fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
+fn read_input(path: Option<&Path>, what: &str) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     match path {
         None => std::io::stdin().read_to_end(&mut buf).map(|_| buf),
         Some(p) if p == Path::new("-") => std::io::stdin().read_to_end(&mut buf).map(|_| buf),
         Some(p) => std::fs::read(p),
     }
-    .map_err(|e| fail(2, format!("cannot read input: {e}")))
+    .map_err(|e| match path.filter(|p| *p != Path::new("-")) {
+        Some(p) => fail(2, format!("cannot read {what} {}: {e}", p.display())),
+        None => fail(2, format!("cannot read {what} from standard input: {e}")),
+    })
 }
 
 fn run_inspect(input: Option<&Path>, json: bool) -> Result<(), Failure> {
-    let bytes = read_input(input)?;
-    let message = inspect::message_bytes(&bytes).map_err(|e| fail(2, e))?;
-    let info = inspect::describe(&message).map_err(|e| fail(2, e))?;
-    let text = if json {
-        serde_json::to_string(&info).map_err(|e| fail(1, e))?
-    } else {
-        let keys: Vec<String> = info
-            .encrypted_data_keys
-            .iter()
-            .map(|k| format!("{}/{}", k.provider_id, k.key_name))
-            .collect();
-        format!(
-            "message version:   {}\nalgorithm suite:   {} {}\nsigned:            {}\ncontent type:      {}\nframe length:      {}\nframes:            {}\ncontext keys:      {}\nencrypted keys:    {}",
-            info.message_version,
-            info.suite_id,
-            info.suite_name,
-            info.signed,
-            info.content_type,
-            info.frame_length,
-            info.frames,
-            info.encryption_context_keys.join(", "),
-            keys.join(", ")
-        )
+    let bytes = read_input(input, "input")?;
+    let items = inspect::inspect(&bytes);
+    // One message, or one envelope: the input as a whole.
+    if let [Item { name: None, result }] = items.as_slice() {
+        let info = result.as_ref().map_err(|e| fail(2, e))?;
+        let text = if json {
+            serde_json::to_string(info).map_err(|e| fail(1, e))?
+        } else {
+            describe_text(info)
+        };
+        println!("{text}");
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut unreadable = 0;
+    for item in &items {
+        let name = item.name.as_deref().unwrap_or("input");
+        let line = match (&item.result, json) {
+            (Ok(info), true) => {
+                let mut value = serde_json::to_value(info).map_err(|e| fail(1, e))?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("record".to_string(), name.into());
+                }
+                value.to_string()
+            }
+            (Ok(info), false) => format!("{name}: {}", describe_short(info)),
+            (Err(e), true) => serde_json::json!({"record": name, "error": e.to_string()}).to_string(),
+            (Err(e), false) => format!("{name}: cannot read: {e}"),
+        };
+        if item.result.is_err() {
+            unreadable += 1;
+        }
+        writeln!(stdout, "{line}").map_err(|e| fail(1, e))?;
+    }
+    let total = items.len();
+    eprintln!(
+        "dasp: {}: {} read, {} unreadable",
+        summary::count(total, "record", "records"),
+        total - unreadable,
+        unreadable
+    );
+    match unreadable {
+        0 => Ok(()),
+        n if n == total => Err(fail(2, "no record could be read")),
+        _ => Err(Failure {
+            code: 1,
+            message: String::new(),
+        }),
+    }
+}
+
+fn describe_text(info: &Inspected) -> String {
+    let m = &info.message;
+    let keys: Vec<String> = m
+        .encrypted_data_keys
+        .iter()
+        .map(|k| format!("{}/{}", k.provider_id, k.key_name))
+        .collect();
+    let mut text = String::new();
+    if let Some(envelope) = &info.envelope {
+        text.push_str(&format!(
+            "envelope type:     {}\nenvelope version:  {}\n",
+            envelope.envelope_type,
+            envelope.envelope_version.as_deref().unwrap_or("(none)")
+        ));
+    }
+    text.push_str(&format!(
+        "message version:   {}\nalgorithm suite:   {} {}\nsigned:            {}\ncontent type:      {}\nframe length:      {}\nframes:            {}\ncontext keys:      {}\nencrypted keys:    {}",
+        m.message_version,
+        m.suite_id,
+        m.suite_name,
+        m.signed,
+        m.content_type,
+        m.frame_length,
+        m.frames,
+        m.encryption_context_keys.join(", "),
+        keys.join(", ")
+    ));
+    text
+}
+
+fn describe_short(info: &Inspected) -> String {
+    let m = &info.message;
+    let envelope = match &info.envelope {
+        Some(e) => format!(
+            "{} {}; ",
+            e.envelope_type,
+            e.envelope_version.as_deref().unwrap_or("(no version)")
+        ),
+        None => String::new(),
     };
-    println!("{text}");
+    let keys: Vec<String> = m
+        .encrypted_data_keys
+        .iter()
+        .map(|k| format!("{}/{}", k.provider_id, k.key_name))
+        .collect();
+    format!(
+        "{envelope}ESDK v{} suite {} ({}), {} {} × {}, {}, keys {}",
+        m.message_version,
+        m.suite_id,
+        if m.signed { "signed" } else { "unsigned" },
+        m.content_type,
+        m.frame_length,
+        summary::count(m.frames, "frame", "frames"),
+        m.suite_name,
+        keys.join(", ")
+    )
+}
+
+struct TransformArgs<'a> {
+    event: &'a Path,
+    out: Option<&'a Path>,
+    s3_layout: Option<&'a Path>,
+    print: bool,
+    data_keys: Option<&'a Path>,
+    verbose: u8,
+}
+
+/// Creates `dir` if needed and checks a file can be written in it.
+fn prepare_folder(dir: &Path, flag: &str) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| fail(2, format!("{flag}: cannot create folder {}: {e}", dir.display())))?;
+    let probe = dir.join(format!(".dasp-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| {
+        fail(
+            2,
+            format!("{flag}: cannot write in folder {}: {e}", dir.display()),
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
-async fn run_transform(event: &Path, out: Option<&Path>, s3_layout: Option<&Path>) -> Result<(), Failure> {
-    let bytes = read_input(Some(event))?;
-    let event: FirehoseEvent = serde_json::from_slice(&bytes)
-        .map_err(|e| fail(2, format!("not a Firehose invocation event: {e}")))?;
+fn aws_files() -> preflight::AwsFiles {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+    };
+    let sys = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    preflight::AwsFiles {
+        config: file("AWS_CONFIG_FILE", "config"),
+        credentials: file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        on_ec2: sys("/sys/hypervisor/uuid")
+            .to_ascii_lowercase()
+            .starts_with("ec2")
+            || sys("/sys/class/dmi/id/sys_vendor").contains("Amazon EC2")
+            || sys("/sys/class/dmi/id/board_asset_tag").starts_with("i-"),
+    }
+}
+
+async fn run_transform(args: &TransformArgs<'_>) -> Result<(), Failure> {
+    for warning in preflight::unknown_variables(
+        std::env::vars()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    ) {
+        eprintln!("dasp: warning: {warning}");
+    }
     let config = Config::from_env().map_err(|e| fail(2, e))?;
-    let handler = Handler::new(config, KmsDataKeys::from_env().await);
+    let bytes = read_input(Some(args.event), "event file")?;
+    let event: FirehoseEvent = serde_json::from_slice(&bytes).map_err(|e| {
+        fail(
+            2,
+            format!("{} is not a Firehose invocation event: {e}", args.event.display()),
+        )
+    })?;
+    if let Some(out) = args.out {
+        if out.is_dir() {
+            return Err(fail(
+                2,
+                format!("--out {} is a folder: give a file name", out.display()),
+            ));
+        }
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+        prepare_folder(parent.unwrap_or(Path::new(".")), "--out")?;
+    }
+    if let Some(dir) = args.s3_layout {
+        prepare_folder(dir, "--s3-layout")?;
+    }
+    match args.data_keys {
+        Some(path) => {
+            let text = read_input(Some(path), "data-keys file")?;
+            let source = FileDataKeys::from_json(&text)
+                .map_err(|e| fail(2, format!("--data-keys {}: {e}", path.display())))?;
+            transform(Handler::new(config, source), &event, args).await
+        }
+        None => {
+            preflight::check_aws(|n| std::env::var(n).ok(), &aws_files()).map_err(|e| fail(2, e))?;
+            transform(Handler::new(config, KmsDataKeys::from_env().await), &event, args).await
+        }
+    }
+}
+
+/// The invocation-level error, in the CLI's words (the handler's speak to Firehose).
+fn invocation_failure(error: &InvocationError, verbose: u8) -> Failure {
+    match error {
+        InvocationError::KmsUnavailable { label, detail } => {
+            // The SDK reports credentials it could not load (an expired SSO session, a failing
+            // credential_process) as a dispatch failure: say that, not "unreachable".
+            let credentials = ["CredentialsNotLoaded", "ProviderError", "credentials"]
+                .iter()
+                .any(|needle| detail.contains(needle));
+            let what = match *label {
+                "kms_throttled" => "KMS throttled the data-key request of every record",
+                "kms_timeout" => "KMS did not answer in time for any record",
+                _ if credentials => {
+                    "the AWS credentials could not be loaded (an expired SSO session? `aws sso login`), so KMS decrypted no record"
+                }
+                _ => "KMS was unreachable for every record",
+            };
+            let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS")
+                .map(|url| format!(", endpoint {url}"))
+                .unwrap_or_default();
+            let why = if verbose > 0 {
+                format!("{label}{endpoint}: {detail}")
+            } else {
+                format!("{label}{endpoint}; -v shows the SDK's detail")
+            };
+            fail(1, format!("{what} ({why}); nothing was written"))
+        }
+        InvocationError::NoResourceId { .. } => fail(1, format!("{error}; nothing was written")),
+    }
+}
+
+async fn transform<S: DataKeySource>(
+    handler: Handler<S>,
+    event: &FirehoseEvent,
+    args: &TransformArgs<'_>,
+) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     let invocation = handler
-        .handle(&event, now)
+        .handle(event, now)
         .await
-        .map_err(|e| fail(1, format!("invocation failed: {e}")))?;
+        .map_err(|e| invocation_failure(&e, args.verbose))?;
 
-    if let Some(dir) = s3_layout {
-        for (key, data) in s3_layout::objects(&event, &invocation.outcomes, now) {
+    if let Some(dir) = args.s3_layout {
+        for (key, data) in s3_layout::objects(event, &invocation.outcomes, now) {
             let path = dir.join(key);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| fail(1, format!("{}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| fail(1, format!("cannot create folder {}: {e}", parent.display())))?;
             }
-            std::fs::write(&path, data).map_err(|e| fail(1, format!("{}: {e}", path.display())))?;
+            std::fs::write(&path, data)
+                .map_err(|e| fail(1, format!("cannot write {}: {e}", path.display())))?;
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.print {
+        for outcome in &invocation.outcomes {
+            if let Outcome::Ok { data, .. } = outcome {
+                stdout.write_all(data).map_err(|e| fail(1, e))?;
+            }
         }
     }
     let metrics = invocation.metrics.clone();
-    let response = serde_json::to_vec_pretty(&invocation.into_response(&event)).map_err(|e| fail(1, e))?;
-    match out {
-        Some(path) => {
-            std::fs::write(path, &response).map_err(|e| fail(1, format!("{}: {e}", path.display())))?
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
+    if args.out.is_some() || !args.print {
+        let response = serde_json::to_vec_pretty(&invocation.into_response(event)).map_err(|e| fail(1, e))?;
+        match args.out {
+            Some(path) => std::fs::write(path, &response)
+                .map_err(|e| fail(1, format!("cannot write {}: {e}", path.display())))?,
+            None => stdout
                 .write_all(&response)
                 .and_then(|()| stdout.write_all(b"\n"))
-                .map_err(|e| fail(1, e))?;
+                .map_err(|e| fail(1, e))?,
         }
     }
-    let m = &metrics;
-    eprintln!(
-        "dasp: {} records: {} Ok, {} Dropped, {} ProcessingFailed; {} KMS calls, {} cache hits",
-        event.records.len(),
-        m.records_ok,
-        m.records_dropped,
-        m.records_failed,
-        m.kms_calls,
-        m.kms_cache_hits
-    );
+    stdout.flush().map_err(|e| fail(1, e))?;
+    eprintln!("dasp: {}", summary::line(&metrics));
     Ok(())
 }
 
+/// The log filter: RUST_LOG if set; otherwise warnings of our own code only (the AWS SDK's
+/// retries and IMDS probes are noise to a person), more with each -v.
+fn log_filter(verbose: u8) -> tracing_subscriber::EnvFilter {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        return filter;
+    }
+    tracing_subscriber::EnvFilter::new(match verbose {
+        0 => "off,das_partitioner=warn,dasp=warn",
+        1 => "warn,das_partitioner=info,dasp=info",
+        2 => "info,das_partitioner=debug,dasp=debug",
+        _ => "trace",
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "install-assets") {
+        let assets = InstallAssets::parse_from(args.iter().skip(1));
+        return exit(run_install_assets(&assets.man_dir, &assets.completions_dir));
+    }
+    let cli = Cli::parse_from(args);
+    // A person reads these lines: times and module paths only once they asked for detail.
+    let detailed = cli.verbose > 0;
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+        .with_target(detailed)
+        .with_env_filter(log_filter(cli.verbose));
+    if detailed {
+        subscriber.init();
+    } else {
+        subscriber.without_time().init();
+    }
     let result = match &cli.command {
         Command::Inspect { input, json } => run_inspect(input.as_deref(), *json),
         Command::Transform {
             event,
             out,
             s3_layout,
-        } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(run_transform(event, out.as_deref(), s3_layout.as_deref())),
-            Err(e) => Err(fail(1, e)),
-        },
+            print,
+            data_keys,
+        } => {
+            let args = TransformArgs {
+                event,
+                out: out.as_deref(),
+                s3_layout: s3_layout.as_deref(),
+                print: *print,
+                data_keys: data_keys.as_deref(),
+                verbose: cli.verbose,
+            };
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(run_transform(&args)),
+                Err(e) => Err(fail(1, e)),
+            }
+        }
     };
+    exit(result)
+}
+
+fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `dasp … | head`: the reader has what it wanted.
+        Err(f) if f.message.contains("Broken pipe") => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("dasp: error: {}", f.message.replace('\n', " "));
+            if !f.message.is_empty() {
+                eprintln!("dasp: error: {}", f.message.replace('\n', " "));
+            }
             ExitCode::from(f.code)
         }
     }

@@ -1,5 +1,10 @@
 //! What only the `dasp` CLI needs, outside the Lambda's path: reading any record shape without
-//! a key ([`inspect`]) and laying out what Firehose would write to S3 ([`s3_layout`]).
+//! a key ([`inspect`]), laying out what Firehose would write to S3 ([`s3_layout`]), the checks
+//! made before any work starts ([`preflight`]), the summary line ([`summary`]) and data keys
+//! from a file for test data ([`data_keys`]).
 
+pub mod data_keys;
 pub mod inspect;
+pub mod preflight;
 pub mod s3_layout;
+pub mod summary;
