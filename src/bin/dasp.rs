@@ -402,20 +402,27 @@ async fn run_transform(args: &TransformArgs<'_>) -> Result<(), Failure> {
 /// The invocation-level error, in the CLI's words (the handler's speak to Firehose).
 fn invocation_failure(error: &InvocationError, verbose: u8) -> Failure {
     match error {
-        InvocationError::KmsUnavailable { label, detail } => {
+        InvocationError::KmsUnavailable {
+            label,
+            detail,
+            records,
+            total_records,
+            ..
+        } => {
             // The SDK reports credentials it could not load (an expired SSO session, a failing
             // credential_process) as a dispatch failure: say that, not "unreachable".
             let credentials = ["CredentialsNotLoaded", "ProviderError", "credentials"]
                 .iter()
                 .any(|needle| detail.contains(needle));
             let what = match *label {
-                "kms_throttled" => "KMS throttled the data-key request of every record",
-                "kms_timeout" => "KMS did not answer in time for any record",
+                "kms_throttled" => "KMS kept throttling a data-key request after the retries",
+                "kms_timeout" => "KMS did not answer a data-key request in time, retries included",
                 _ if credentials => {
-                    "the AWS credentials could not be loaded (an expired SSO session? `aws sso login`), so KMS decrypted no record"
+                    "the AWS credentials could not be loaded (an expired SSO session? `aws sso login`), so KMS decrypted no data key"
                 }
-                _ => "KMS was unreachable for every record",
+                _ => "KMS stayed unreachable for a data key after the retries",
             };
+            let what = format!("{what}: {records} of {total_records} records need it");
             let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS")
                 .map(|url| format!(", endpoint {url}"))
                 .unwrap_or_default();
