@@ -4,6 +4,7 @@
 //!
 //! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
 
+use crate::ingest::envelope::UTF8_BOM;
 use crate::limits::MAX_EVENTS_PER_RECORD;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -50,8 +51,9 @@ pub struct Payload<'a> {
     pub events: Vec<&'a RawValue>,
 }
 
-/// Parses an inflated payload.
+/// Parses an inflated payload. A UTF-8 byte order mark before it is skipped.
 pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
+    let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
     let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| PayloadError::NotDasRecord)?;
     if raw.ty.as_deref().is_some_and(|t| t != PAYLOAD_TYPE) {
         return Err(PayloadError::NotDasRecord);
@@ -77,6 +79,13 @@ mod tests {
         let p = parse_payload(json).unwrap();
         assert_eq!(p.cluster_id.as_deref(), Some(""));
         assert_eq!(p.events[1].get(), r#"{"b": 1.50, "a":"x\u00e9"}"#);
+    }
+
+    #[test]
+    fn skips_a_byte_order_mark_before_the_payload() {
+        let json =
+            b"\xEF\xBB\xBF{\"type\":\"DatabaseActivityMonitoringRecord\",\"databaseActivityEventList\":[{}]}";
+        assert_eq!(parse_payload(json).unwrap().events.len(), 1);
     }
 
     #[test]
