@@ -81,6 +81,7 @@ fn write_line_inner(
 ) -> Result<(), LineError> {
     let body = event.trim().strip_suffix('}').unwrap_or(event);
     match clashes {
+        Clashes::None if is_plain(body.as_bytes()) => out.extend_from_slice(body.as_bytes()),
         Clashes::None => copy_event(out, body.as_bytes(), &mut |_| None)?,
         Clashes::Rename => {
             let renames = Renames::for_event(body.as_bytes())?;
@@ -108,6 +109,18 @@ fn write_line_inner(
     encode(out, extra.das_version)?;
     out.extend_from_slice(b"}\n");
     Ok(())
+}
+
+/// True when the text can be copied as it is: no line break, no lead byte of U+0085/U+2028/
+/// U+2029, and too few `{`/`[` to nest deeper than [`MAX_JSON_DEPTH`]. The common case; one
+/// branch-free (vectorised) pass, several times faster than [`copy_event`].
+fn is_plain(body: &[u8]) -> bool {
+    let (mut opens, mut special) = (0usize, 0usize);
+    for &b in body {
+        opens += usize::from((b == b'{') | (b == b'['));
+        special += usize::from((b == b'\n') | (b == b'\r') | (b == 0xC2) | (b == 0xE2));
+    }
+    opens <= MAX_JSON_DEPTH && special == 0
 }
 
 /// The unescaped text of a raw JSON string literal (quotes included), lossily for lone
@@ -163,10 +176,40 @@ impl Renames {
     }
 }
 
+/// Bytes the copy pass must look at inside a JSON string (`"`, `\\`, and the lead bytes of
+/// U+0085 and U+2028/U+2029); every other byte is copied as it is.
+const IN_STRING: [bool; 256] = byte_table(b"\"\\\xC2\xE2");
+/// Bytes the copy pass must look at between tokens.
+const BETWEEN_TOKENS: [bool; 256] = byte_table(b"\"{}[],\n\r");
+
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        #[allow(clippy::indexing_slicing)] // const fn: in bounds (i < len, a u8 < 256)
+        {
+            table[bytes[i] as usize] = true;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// The index of the first byte at or after `from` that `table` marks, or `body.len()`.
+#[inline]
+fn next_marked(body: &[u8], from: usize, table: &[bool; 256]) -> usize {
+    body.get(from..)
+        .and_then(|rest| {
+            rest.iter()
+                .position(|&b| table.get(usize::from(b)) == Some(&true))
+        })
+        .map_or(body.len(), |n| from + n)
+}
+
 /// Copies a validated JSON object's text (without its closing brace) in one pass: line breaks
 /// between tokens become spaces, raw U+0085/U+2028/U+2029 become escapes, depth is checked, and
 /// each top-level key (its raw literal, quotes included) is offered to `on_key`, whose `Some`
-/// replaces it.
+/// replaces it. Runs of ordinary bytes are skipped by table lookup and copied in one piece.
 fn copy_event(
     out: &mut Vec<u8>,
     body: &[u8],
@@ -175,52 +218,51 @@ fn copy_event(
     out.reserve(body.len() + 160);
     let mut depth = 0usize;
     let mut in_string = false;
-    let mut escaped = false;
     let mut expect_key = false;
     let mut key_start: Option<usize> = None;
     // Bytes before `run` are in `out` already.
     let mut run = 0;
     let mut i = 0;
-    while let Some(&b) = body.get(i) {
+    loop {
+        i = next_marked(body, i, if in_string { &IN_STRING } else { &BETWEEN_TOKENS });
+        let Some(&b) = body.get(i) else { break };
         if in_string {
-            if escaped {
-                escaped = false;
-            } else {
-                match b {
-                    b'\\' => escaped = true,
-                    b'"' => {
-                        in_string = false;
-                        if let Some(start) = key_start.take() {
-                            let raw = body.get(start..=i).unwrap_or_default();
-                            if let Some(new) = on_key(raw) {
-                                out.extend_from_slice(body.get(run..start).unwrap_or_default());
-                                out.extend_from_slice(&new);
-                                run = i + 1;
-                            }
+            match b {
+                // An escape: the escaped byte is never special.
+                b'\\' => {
+                    i += 2;
+                    continue;
+                }
+                b'"' => {
+                    in_string = false;
+                    if let Some(start) = key_start.take() {
+                        let raw = body.get(start..=i).unwrap_or_default();
+                        if let Some(new) = on_key(raw) {
+                            out.extend_from_slice(body.get(run..start).unwrap_or_default());
+                            out.extend_from_slice(&new);
+                            run = i + 1;
                         }
                     }
-                    0xC2 if body.get(i + 1) == Some(&0x85) => {
-                        out.extend_from_slice(body.get(run..i).unwrap_or_default());
-                        out.extend_from_slice(b"\\u0085");
-                        i += 2;
-                        run = i;
-                        continue;
-                    }
-                    0xE2 if body.get(i + 1) == Some(&0x80)
-                        && matches!(body.get(i + 2), Some(0xA8 | 0xA9)) =>
-                    {
-                        out.extend_from_slice(body.get(run..i).unwrap_or_default());
-                        out.extend_from_slice(if body.get(i + 2) == Some(&0xA8) {
-                            b"\\u2028"
-                        } else {
-                            b"\\u2029"
-                        });
-                        i += 3;
-                        run = i;
-                        continue;
-                    }
-                    _ => {}
                 }
+                0xC2 if body.get(i + 1) == Some(&0x85) => {
+                    out.extend_from_slice(body.get(run..i).unwrap_or_default());
+                    out.extend_from_slice(b"\\u0085");
+                    i += 2;
+                    run = i;
+                    continue;
+                }
+                0xE2 if body.get(i + 1) == Some(&0x80) && matches!(body.get(i + 2), Some(0xA8 | 0xA9)) => {
+                    out.extend_from_slice(body.get(run..i).unwrap_or_default());
+                    out.extend_from_slice(if body.get(i + 2) == Some(&0xA8) {
+                        b"\\u2028"
+                    } else {
+                        b"\\u2029"
+                    });
+                    i += 3;
+                    run = i;
+                    continue;
+                }
+                _ => {}
             }
             i += 1;
             continue;
@@ -328,6 +370,26 @@ mod tests {
             "{".repeat(500)
         ));
         serde_json::from_str::<serde_json::Value>(&l).unwrap();
+    }
+
+    #[test]
+    fn the_plain_fast_path_and_the_copy_pass_write_the_same_bytes() {
+        let shallow = format!(
+            "{{\"a\":[{}],\"s\":\"{}\"}}",
+            vec!["[]"; 300].join(","),
+            "{[".repeat(200)
+        );
+        for event in [
+            r#"{"b":1.50,"a":"x\u00e9 \"q\" [{","n":{"m":[1,{"k":null}]},"c":"é"}"#,
+            shallow.as_str(),
+        ] {
+            let body = event.strip_suffix('}').unwrap().as_bytes();
+            let mut copied = Vec::new();
+            copy_event(&mut copied, body, &mut |_| None).unwrap();
+            assert_eq!(copied, body, "{event}");
+            assert_eq!(is_plain(body), event.len() < 200, "{event}");
+            serde_json::from_str::<serde_json::Value>(&line(event)).unwrap();
+        }
     }
 
     #[test]
