@@ -31,6 +31,10 @@ pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 /// deeper event fails its record (`event_too_deep`) instead of becoming a line nobody can read.
 pub const MAX_JSON_DEPTH: usize = 100;
 
+/// Longest payload `clusterId` or `instanceId` accepted (each is repeated in every line of the
+/// record; DAS writes `cluster-…`/`db-…` ids of a few dozen characters).
+pub const MAX_PAYLOAD_ID_CHARS: usize = 256;
+
 /// Longest DAS envelope `version` accepted (it is copied into every line as `dasVersion`; DAS
 /// writes `1.0` … `1.4`). Allowed characters: `[A-Za-z0-9._-]`.
 pub const MAX_DAS_VERSION_CHARS: usize = 16;

@@ -5,7 +5,7 @@
 //! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
 
 use crate::ingest::envelope::UTF8_BOM;
-use crate::limits::MAX_EVENTS_PER_RECORD;
+use crate::limits::{MAX_EVENTS_PER_RECORD, MAX_PAYLOAD_ID_CHARS};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -20,6 +20,8 @@ pub enum PayloadError {
     NotDasRecord,
     #[error("decrypted payload holds more events than the limit")]
     TooManyEvents,
+    #[error("decrypted payload's clusterId or instanceId is longer than MAX_PAYLOAD_ID_CHARS")]
+    IdTooLong,
 }
 
 impl PayloadError {
@@ -27,6 +29,7 @@ impl PayloadError {
         match self {
             PayloadError::NotDasRecord => "payload_not_das_record",
             PayloadError::TooManyEvents => "payload_too_many_events",
+            PayloadError::IdTooLong => "payload_id_too_long",
         }
     }
 }
@@ -61,6 +64,14 @@ pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
     if raw.events.len() > MAX_EVENTS_PER_RECORD {
         return Err(PayloadError::TooManyEvents);
     }
+    // Each id is repeated in every line: a long one would multiply the output.
+    let too_long = |id: &Option<Cow<'_, str>>| {
+        id.as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_PAYLOAD_ID_CHARS)
+    };
+    if too_long(&raw.cluster_id) || too_long(&raw.instance_id) {
+        return Err(PayloadError::IdTooLong);
+    }
     Ok(Payload {
         cluster_id: raw.cluster_id,
         instance_id: raw.instance_id,
@@ -86,6 +97,24 @@ mod tests {
         let json =
             b"\xEF\xBB\xBF{\"type\":\"DatabaseActivityMonitoringRecord\",\"databaseActivityEventList\":[{}]}";
         assert_eq!(parse_payload(json).unwrap().events.len(), 1);
+    }
+
+    #[test]
+    fn rejects_a_cluster_or_instance_id_longer_than_the_limit() {
+        let with = |field: &str, len: usize| {
+            let json = format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecord","{field}":"{}","databaseActivityEventList":[]}}"#,
+                "c".repeat(len)
+            );
+            parse_payload(json.as_bytes()).map(|_| ())
+        };
+        for field in ["clusterId", "instanceId"] {
+            assert_eq!(with(field, MAX_PAYLOAD_ID_CHARS), Ok(()));
+            assert_eq!(
+                with(field, MAX_PAYLOAD_ID_CHARS + 1),
+                Err(PayloadError::IdTooLong)
+            );
+        }
     }
 
     #[test]

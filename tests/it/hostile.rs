@@ -480,6 +480,18 @@ fn long_strings_and_many_events_take_linear_time() {
     assert_eq!(ids.len(), 50_000);
 }
 
+#[test]
+fn a_long_cluster_id_is_not_repeated_into_every_line() {
+    let p = format!(
+        r#"{{"type":"DatabaseActivityMonitoringRecord","clusterId":"{}","instanceId":"db-1","databaseActivityEventList":[{}]}}"#,
+        "c".repeat(1024 * 1024),
+        vec![PG_SELECT; 1000].join(",")
+    );
+    let ran = handle(&invocation(&[p.into_bytes()]));
+    assert_eq!(ran.result(0), "ProcessingFailed");
+    assert_eq!(ran.label(0), Some("payload_id_too_long"));
+}
+
 // ---- 6. the Firehose event ----
 
 #[tokio::test]
