@@ -35,6 +35,10 @@ pub const MAX_JSON_DEPTH: usize = 100;
 /// record; DAS writes `cluster-…`/`db-…` ids of a few dozen characters).
 pub const MAX_PAYLOAD_ID_CHARS: usize = 256;
 
+/// Longest event-id prefix taken from a Firehose record (`<sequenceNumber>-<subsequenceNumber>`,
+/// else the recordId; both a few dozen characters): it is repeated in every line of the record.
+pub const MAX_EVENT_ID_PREFIX_CHARS: usize = 256;
+
 /// Longest DAS envelope `version` accepted (it is copied into every line as `dasVersion`; DAS
 /// writes `1.0` … `1.4`). Allowed characters: `[A-Za-z0-9._-]`.
 pub const MAX_DAS_VERSION_CHARS: usize = 16;

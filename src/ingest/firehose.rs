@@ -5,6 +5,7 @@
 //! not base64), and the contract says one bad record must fail alone. See
 //! ../shared/design/firehose.md.
 
+use crate::limits::MAX_EVENT_ID_PREFIX_CHARS;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -220,7 +221,8 @@ impl FirehoseRecord {
 /// The event-id prefix of every record of an invocation, in order, unique within it. Each record
 /// keeps [`FirehoseRecord::event_id_prefix`] unless an earlier record of the invocation already
 /// has that prefix (records sharing Kinesis sequence and subsequence numbers, or lacking
-/// metadata); it then takes its recordId, and if that is taken too, `-r<record index>` is
+/// metadata) or it is longer than [`MAX_EVENT_ID_PREFIX_CHARS`]; it then takes its recordId (or
+/// `r<record index>` if that is too long), and if that is taken too, `-r<record index>` is
 /// appended until the prefix is free. A function of the records alone, in order: a retry of the
 /// same batch gets the same prefixes.
 pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
@@ -229,9 +231,13 @@ pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(index, record)| {
+            let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
             let mut prefix = record.event_id_prefix();
-            if seen.contains(&prefix) {
+            if seen.contains(&prefix) || !fits(&prefix) {
                 prefix.clone_from(&record.record_id);
+            }
+            if !fits(&prefix) {
+                prefix = format!("r{index}");
             }
             while seen.contains(&prefix) {
                 prefix = format!("{prefix}-r{index}");
@@ -265,6 +271,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.event_id_prefix(), "4960-3");
+    }
+
+    #[test]
+    fn event_id_prefixes_are_unique_short_and_keep_the_first_records_form() {
+        let record = |id: &str, seq: Option<&str>| FirehoseRecord {
+            record_id: id.to_string(),
+            kinesis_record_metadata: seq.map(|s| KinesisMetadata {
+                sequence_number: Some(Value::String(s.to_string())),
+                subsequence_number: Some(Value::from(0)),
+                ..KinesisMetadata::default()
+            }),
+            ..FirehoseRecord::default()
+        };
+        let long = "9".repeat(MAX_EVENT_ID_PREFIX_CHARS);
+        let records = [
+            record("a", Some("7")),
+            record("b", Some("7")),
+            record("c", None),
+            record("c", None),
+            record("7-0", None),
+            record("d", Some(&long)),
+            record(&format!("{long}x"), Some(&long)),
+        ];
+        assert_eq!(
+            event_id_prefixes(&records),
+            ["7-0", "b", "c", "c-r3", "7-0-r4", "d", "r6"]
+        );
     }
 
     #[test]
