@@ -22,6 +22,8 @@ pub enum RecordError {
     Payload(#[from] PayloadError),
     #[error("event {0} of the payload is not a JSON object")]
     EventNotObject(usize),
+    #[error("event {0} of the payload nests deeper than MAX_JSON_DEPTH")]
+    EventTooDeep(usize),
     #[error("response budget exceeded: lower the Firehose processor BufferSizeInMBs")]
     OverResponseBudget,
 }
@@ -36,6 +38,7 @@ impl RecordError {
             RecordError::Inflate(e) => e.label(),
             RecordError::Payload(e) => e.label(),
             RecordError::EventNotObject(_) => "event_not_object",
+            RecordError::EventTooDeep(_) => "event_too_deep",
             RecordError::OverResponseBudget => "over_response_budget",
         }
     }

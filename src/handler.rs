@@ -23,6 +23,7 @@ use crate::limits::RECORDS_IN_FLIGHT_PER_THREAD;
 use crate::output::Outcome;
 use crate::output::budget::ResponseBudget;
 use crate::output::metrics::{KeyStats, Metrics};
+use crate::output::partition::in_partition_years;
 use crate::output::response::FirehoseResponse;
 use crate::record::{RecordMeta, transform_record};
 use chrono::{DateTime, Utc};
@@ -79,6 +80,14 @@ impl Invocation {
     pub fn into_response(self, event: &FirehoseEvent) -> FirehoseResponse {
         FirehoseResponse::new(event, self.outcomes)
     }
+}
+
+/// One record on its way into the per-record phase.
+struct Pending<'e> {
+    record: &'e FirehoseRecord,
+    /// Unique within the invocation ([`ingest::event_id_prefixes`]).
+    event_id_prefix: String,
+    envelope: Result<Envelope, RecordError>,
 }
 
 /// The handler: configuration, the data-key source and the cache that outlives invocations.
@@ -167,18 +176,41 @@ impl<S: DataKeySource> Handler<S> {
             self.config.limits.response_budget_bytes,
             event.records.iter().map(|r| r.record_id.as_str()),
         );
-        let work: Vec<(&FirehoseRecord, Result<Envelope, RecordError>)> =
-            event.records.iter().zip(envelopes).collect();
+        let prefixes = ingest::event_id_prefixes(&event.records);
+        let work: Vec<Pending<'_>> = event
+            .records
+            .iter()
+            .zip(prefixes)
+            .zip(envelopes)
+            .map(|((record, event_id_prefix), envelope)| Pending {
+                record,
+                event_id_prefix,
+                envelope,
+            })
+            .collect();
         let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
         let mut outcomes = Vec::with_capacity(work.len());
         for records in work.chunks(chunk) {
             let max_output = budget.remaining();
             let produced: Vec<Outcome> = records
                 .par_iter()
-                .map(|(record, envelope)| self.transform(record, envelope, &keys, resource, now, max_output))
+                .map(|p| {
+                    let fallback_time = p
+                        .record
+                        .arrival_time()
+                        .filter(|t| in_partition_years(*t))
+                        .unwrap_or(now);
+                    let meta = RecordMeta {
+                        resource_id: resource,
+                        event_id_prefix: &p.event_id_prefix,
+                        fallback_time,
+                        max_output_bytes: max_output,
+                    };
+                    self.transform(&p.envelope, &keys, &meta)
+                })
                 .collect();
-            for ((record, _), outcome) in records.iter().zip(produced) {
-                outcomes.push(budget.admit(&record.record_id, outcome));
+            for (p, outcome) in records.iter().zip(produced) {
+                outcomes.push(budget.admit(&p.record.record_id, outcome));
             }
         }
 
@@ -206,28 +238,16 @@ impl<S> Handler<S> {
     /// One record's outcome: its ingest error, its key error, or the pure transformation.
     fn transform(
         &self,
-        record: &FirehoseRecord,
         envelope: &Result<Envelope, RecordError>,
         keys: &Resolved,
-        resource_id: &str,
-        now: DateTime<Utc>,
-        max_output_bytes: usize,
+        meta: &RecordMeta<'_>,
     ) -> Outcome {
         let envelope = match envelope {
             Ok(envelope) => envelope,
             Err(e) => return Outcome::Failed(e.clone()),
         };
         match key_for(keys, &envelope.key_blob) {
-            Ok(key) => {
-                let prefix = record.event_id_prefix();
-                let meta = RecordMeta {
-                    resource_id,
-                    event_id_prefix: &prefix,
-                    fallback_time: record.arrival_time().unwrap_or(now),
-                    max_output_bytes,
-                };
-                transform_record(envelope, key, &meta, &self.config)
-            }
+            Ok(key) => transform_record(envelope, key, meta, &self.config),
             Err(e) => Outcome::Failed(e),
         }
     }

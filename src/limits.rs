@@ -27,6 +27,29 @@ pub const MAX_ENCRYPTION_CONTEXT_PAIRS: usize = 16;
 /// Most events accepted in one decrypted DAS record.
 pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 
+/// Deepest JSON nesting accepted in one event, the event object itself counting as 1. DAS
+/// events nest three levels deep; readers of the output stop earlier than the JSON grammar does
+/// (serde_json at 128 levels by default, jq 1.6 at 256, Python at its recursion limit), so a
+/// deeper event fails its record (`event_too_deep`) instead of becoming a line nobody can read.
+pub const MAX_JSON_DEPTH: usize = 100;
+
+/// Longest payload `clusterId` or `instanceId` accepted (each is repeated in every line of the
+/// record; DAS writes `cluster-…`/`db-…` ids of a few dozen characters).
+pub const MAX_PAYLOAD_ID_CHARS: usize = 256;
+
+/// Longest event-id prefix taken from a Firehose record (`<sequenceNumber>-<subsequenceNumber>`,
+/// else the recordId; both a few dozen characters): it is repeated in every line of the record.
+pub const MAX_EVENT_ID_PREFIX_CHARS: usize = 256;
+
+/// Longest DAS envelope `version` accepted (it is copied into every line as `dasVersion`; DAS
+/// writes `1.0` … `1.4`). Allowed characters: `[A-Za-z0-9._-]`.
+pub const MAX_DAS_VERSION_CHARS: usize = 16;
+
+/// Years an event or arrival time may have to choose a record's partition hour. An event time
+/// outside them is ignored (the arrival time is used), and an arrival time outside them gives way
+/// to the invocation's clock: partition values stay four-digit, non-negative years.
+pub const PARTITION_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
 /// Records transformed at once per worker thread before they are admitted into the response
 /// budget: bounds the output held beyond the budget to a few records per thread.
 pub const RECORDS_IN_FLIGHT_PER_THREAD: usize = 4;

@@ -13,7 +13,7 @@ use crate::decode::{self, EventView};
 use crate::error::RecordError;
 use crate::esdk::{self, RawAesKeyring, WrappingKey};
 use crate::ingest::Envelope;
-use crate::output::line::{LineFields, write_line};
+use crate::output::line::{Clashes, LineError, LineFields, write_line};
 use crate::output::partition::{EarliestTime, MIXED};
 use crate::output::{EventStats, Outcome, PartitionKeys};
 use chrono::{DateTime, Utc};
@@ -93,7 +93,19 @@ fn transform(
             event_id: &event_id,
             das_version,
         };
-        write_line(&mut data, text, &fields).map_err(|_| RecordError::EventNotObject(index))?;
+        // The line is at least as long as the event's text: fail before copying what cannot fit.
+        if data.len().saturating_add(text.len()) > meta.max_output_bytes {
+            return Err(RecordError::OverResponseBudget);
+        }
+        let clashes = if event.has_added_field_key {
+            Clashes::Rename
+        } else {
+            Clashes::None
+        };
+        write_line(&mut data, text, &fields, clashes).map_err(|e| match e {
+            LineError::TooDeep => RecordError::EventTooDeep(index),
+            LineError::Encode => RecordError::EventNotObject(index),
+        })?;
         if data.len() > meta.max_output_bytes {
             return Err(RecordError::OverResponseBudget);
         }

@@ -2,7 +2,9 @@
 --
 -- Layout: s3://BUCKET/das/activity_class=X/resource_id=Y/year=YYYY/month=MM/day=DD/hour=HH/<objects>
 -- Objects hold JSON lines (optionally .gz): each line is one DAS event as the database emitted it,
--- plus activityClass, clusterId, instanceId, eventId and dasVersion added by the Lambda.
+-- plus activityClass, clusterId, instanceId, eventId and dasVersion added by the Lambda. If the
+-- event had one of these keys itself, its value is kept as source_<key> (README, "What a record
+-- becomes"), so each line has exactly one of each.
 -- Records the Lambda rejected land under s3://BUCKET/das-errors/, outside this table.
 --
 -- The stack (infra/template.yaml) creates this table as the AWS::Glue::Table DasEventsTable,

@@ -13,6 +13,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::output::line::ADDED_FIELDS;
+
 /// The JSON type a [`Scalar`] came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScalarKind {
@@ -54,7 +56,12 @@ impl<'a> Scalar<'a> {
                 let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'));
                 match inner {
                     Some(inner) if !inner.contains('\\') => Scalar::string(inner),
-                    _ => Scalar::string(serde_json::from_str::<String>(raw)?),
+                    _ => match serde_json::from_str::<String>(raw) {
+                        Ok(text) => Scalar::string(text),
+                        // A lone surrogate escape (`\ud800`) is valid JSON syntax but no
+                        // Unicode text: read it as U+FFFD, so the rest of the text classifies.
+                        Err(_) => Scalar::string(unescape_lossy(raw)?),
+                    },
                 }
             }
             b't' | b'f' => Scalar {
@@ -112,6 +119,28 @@ impl<'a> Scalar<'a> {
     }
 }
 
+/// The content of a JSON string literal whose escapes may hold lone surrogates: serde_json
+/// unescapes them to WTF-8 bytes, which are then read lossily (U+FFFD).
+fn unescape_lossy(raw: &str) -> Result<String, serde_json::Error> {
+    struct Bytes;
+    impl Visitor<'_> for Bytes {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON string")
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<String, E> {
+            Ok(String::from_utf8_lossy(v).into_owned())
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let text = de.deserialize_bytes(Bytes)?;
+    de.end()?;
+    Ok(text)
+}
+
 impl fmt::Display for Scalar<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -165,6 +194,10 @@ pub struct EventView<'a> {
     pub object_type: Option<Scalar<'a>>,
     /// `objectName`.
     pub object_name: Option<Scalar<'a>>,
+    /// True when the event has a top-level key the output line adds (`activityClass`,
+    /// `clusterId`, `instanceId`, `eventId`, `dasVersion`): its line is written with that key
+    /// renamed (see [`crate::output::line`]).
+    pub has_added_field_key: bool,
 }
 
 impl<'a> EventView<'a> {
@@ -230,29 +263,32 @@ enum Field {
     StartTime,
     ObjectType,
     ObjectName,
+    /// A key the output line adds.
+    Added,
     Ignored,
 }
 
 impl Field {
-    fn from_key(key: &str) -> Field {
+    fn from_key(key: &[u8]) -> Field {
         match key {
-            "type" => Field::RecordType,
-            "serverType" => Field::ServerType,
-            "dbProtocol" => Field::DbProtocol,
-            "serviceName" => Field::ServiceName,
-            "class" => Field::Class,
-            "command" => Field::Command,
-            "commandText" => Field::CommandText,
-            "exitCode" => Field::ExitCode,
-            "errorMessage" => Field::ErrorMessage,
-            "dbUserName" => Field::DbUserName,
-            "databaseName" => Field::DatabaseName,
-            "remoteHost" => Field::RemoteHost,
-            "clientApplication" => Field::ClientApplication,
-            "logTime" => Field::LogTime,
-            "startTime" => Field::StartTime,
-            "objectType" => Field::ObjectType,
-            "objectName" => Field::ObjectName,
+            b"type" => Field::RecordType,
+            b"serverType" => Field::ServerType,
+            b"dbProtocol" => Field::DbProtocol,
+            b"serviceName" => Field::ServiceName,
+            b"class" => Field::Class,
+            b"command" => Field::Command,
+            b"commandText" => Field::CommandText,
+            b"exitCode" => Field::ExitCode,
+            b"errorMessage" => Field::ErrorMessage,
+            b"dbUserName" => Field::DbUserName,
+            b"databaseName" => Field::DatabaseName,
+            b"remoteHost" => Field::RemoteHost,
+            b"clientApplication" => Field::ClientApplication,
+            b"logTime" => Field::LogTime,
+            b"startTime" => Field::StartTime,
+            b"objectType" => Field::ObjectType,
+            b"objectName" => Field::ObjectName,
+            _ if ADDED_FIELDS.iter().any(|f| f.as_bytes() == key) => Field::Added,
             _ => Field::Ignored,
         }
     }
@@ -267,10 +303,15 @@ impl<'de> Deserialize<'de> for Field {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                Ok(Field::from_key(key.as_bytes()))
+            }
+            fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Field, E> {
                 Ok(Field::from_key(key))
             }
         }
-        deserializer.deserialize_identifier(FieldVisitor)
+        // As bytes: serde_json unescapes them without rejecting lone surrogates (`"\udc00"`),
+        // which can never name a field we read.
+        deserializer.deserialize_bytes(FieldVisitor)
     }
 }
 
@@ -317,6 +358,11 @@ impl<'de> Deserialize<'de> for EventView<'de> {
                         Field::StartTime => &mut ev.start_time,
                         Field::ObjectType => &mut ev.object_type,
                         Field::ObjectName => &mut ev.object_name,
+                        Field::Added => {
+                            ev.has_added_field_key = true;
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
                         Field::Ignored => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -498,6 +544,39 @@ mod tests {
         let ev = EventView::parse(r#"{"command":{"a":1},"class":[1,2],"commandText":[],"dbUserName":{}}"#)
             .unwrap();
         assert_eq!(ev, EventView::default());
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_read_as_replacement_characters_not_as_a_broken_event() {
+        let ev = EventView::parse(
+            r#"{"\ud800":1,"commandText":"SELECT 1 -- \ud800 \udfff x","command":"\udc00QUERY","\udbff\u0041":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ev.command_text(),
+            Some("SELECT 1 -- \u{fffd}\u{fffd}\u{fffd} \u{fffd}\u{fffd}\u{fffd} x")
+        );
+        assert!(ev.command().unwrap().ends_with("QUERY"));
+        // A valid pair still decodes.
+        let ev = EventView::parse(r#"{"commandText":"\ud83d\ude00"}"#).unwrap();
+        assert_eq!(ev.command_text(), Some("\u{1f600}"));
+    }
+
+    #[test]
+    fn flags_top_level_keys_that_the_output_line_adds() {
+        for key in ADDED_FIELDS {
+            let json = format!(r#"{{"command":"X","{key}":{{"a":1}}}}"#);
+            let ev = EventView::parse(&json).unwrap();
+            assert!(ev.has_added_field_key, "{key}");
+            assert_eq!(ev.command(), Some("X"));
+        }
+        let ev = EventView::parse(r#"{"x":{"activityClass":1},"eventid":2,"\u0065ventId":3}"#).unwrap();
+        assert!(ev.has_added_field_key, "an escaped key is the same key");
+        let ev = EventView::parse(r#"{"x":{"activityClass":1},"eventid":2}"#).unwrap();
+        assert!(
+            !ev.has_added_field_key,
+            "nested or differently cased keys do not clash"
+        );
     }
 
     #[test]

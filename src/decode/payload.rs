@@ -4,7 +4,8 @@
 //!
 //! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
 
-use crate::limits::MAX_EVENTS_PER_RECORD;
+use crate::ingest::envelope::UTF8_BOM;
+use crate::limits::{MAX_EVENTS_PER_RECORD, MAX_PAYLOAD_ID_CHARS};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -19,6 +20,8 @@ pub enum PayloadError {
     NotDasRecord,
     #[error("decrypted payload holds more events than the limit")]
     TooManyEvents,
+    #[error("decrypted payload's clusterId or instanceId is longer than MAX_PAYLOAD_ID_CHARS")]
+    IdTooLong,
 }
 
 impl PayloadError {
@@ -26,6 +29,7 @@ impl PayloadError {
         match self {
             PayloadError::NotDasRecord => "payload_not_das_record",
             PayloadError::TooManyEvents => "payload_too_many_events",
+            PayloadError::IdTooLong => "payload_id_too_long",
         }
     }
 }
@@ -50,14 +54,23 @@ pub struct Payload<'a> {
     pub events: Vec<&'a RawValue>,
 }
 
-/// Parses an inflated payload.
+/// Parses an inflated payload. A UTF-8 byte order mark before it is skipped.
 pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
+    let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
     let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| PayloadError::NotDasRecord)?;
     if raw.ty.as_deref().is_some_and(|t| t != PAYLOAD_TYPE) {
         return Err(PayloadError::NotDasRecord);
     }
     if raw.events.len() > MAX_EVENTS_PER_RECORD {
         return Err(PayloadError::TooManyEvents);
+    }
+    // Each id is repeated in every line: a long one would multiply the output.
+    let too_long = |id: &Option<Cow<'_, str>>| {
+        id.as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_PAYLOAD_ID_CHARS)
+    };
+    if too_long(&raw.cluster_id) || too_long(&raw.instance_id) {
+        return Err(PayloadError::IdTooLong);
     }
     Ok(Payload {
         cluster_id: raw.cluster_id,
@@ -77,6 +90,31 @@ mod tests {
         let p = parse_payload(json).unwrap();
         assert_eq!(p.cluster_id.as_deref(), Some(""));
         assert_eq!(p.events[1].get(), r#"{"b": 1.50, "a":"x\u00e9"}"#);
+    }
+
+    #[test]
+    fn skips_a_byte_order_mark_before_the_payload() {
+        let json =
+            b"\xEF\xBB\xBF{\"type\":\"DatabaseActivityMonitoringRecord\",\"databaseActivityEventList\":[{}]}";
+        assert_eq!(parse_payload(json).unwrap().events.len(), 1);
+    }
+
+    #[test]
+    fn rejects_a_cluster_or_instance_id_longer_than_the_limit() {
+        let with = |field: &str, len: usize| {
+            let json = format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecord","{field}":"{}","databaseActivityEventList":[]}}"#,
+                "c".repeat(len)
+            );
+            parse_payload(json.as_bytes()).map(|_| ())
+        };
+        for field in ["clusterId", "instanceId"] {
+            assert_eq!(with(field, MAX_PAYLOAD_ID_CHARS), Ok(()));
+            assert_eq!(
+                with(field, MAX_PAYLOAD_ID_CHARS + 1),
+                Err(PayloadError::IdTooLong)
+            );
+        }
     }
 
     #[test]

@@ -4,29 +4,42 @@
 //! Source: ../shared/design/das-records.md §1. Unknown fields are tolerated.
 
 use super::firehose::FirehoseRecord;
-use crate::limits::{MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES, MAX_RECORD_DATA_BASE64};
+use crate::limits::{
+    MAX_DAS_VERSION_CHARS, MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES, MAX_RECORD_DATA_BASE64,
+};
 use base64::Engine as _;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
+use std::fmt;
+
+/// A UTF-8 byte order mark, tolerated before the envelope's and the payload's JSON.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The `type` of every DAS envelope.
 pub const ENVELOPE_TYPE: &str = "DatabaseActivityMonitoringRecords";
 
-/// Why an envelope was rejected.
+/// Why an envelope was rejected. Every message names the field at fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
     #[error("record data is missing or is not a base64 string")]
     DataMissing,
     #[error("record data is not base64")]
     DataNotBase64,
-    #[error("record data is not a DAS envelope (JSON object with type, databaseActivityEvents, key)")]
+    #[error("record data is not a JSON object (a DAS envelope has type, databaseActivityEvents, key)")]
     NotJson,
     #[error("unknown envelope type (expected DatabaseActivityMonitoringRecords)")]
     UnknownType,
-    #[error("{0} is not base64")]
+    #[error("envelope field {0:?} is missing")]
+    MissingField(&'static str),
+    #[error("envelope field {0:?} is not a string")]
+    FieldNotString(&'static str),
+    #[error("envelope field {0:?} is not base64")]
     FieldNotBase64(&'static str),
-    #[error("{0} is empty or larger than its limit")]
+    #[error("envelope field {0:?} is empty or larger than its limit")]
     FieldSize(&'static str),
+    #[error("envelope field \"version\" is not 1 to 16 characters of [A-Za-z0-9._-]")]
+    InvalidVersion,
 }
 
 impl EnvelopeError {
@@ -36,22 +49,103 @@ impl EnvelopeError {
             EnvelopeError::DataNotBase64 => "data_not_base64",
             EnvelopeError::NotJson => "envelope_not_json",
             EnvelopeError::UnknownType => "envelope_unknown_type",
+            EnvelopeError::MissingField(_) => "envelope_field_missing",
+            EnvelopeError::FieldNotString(_) => "envelope_field_not_string",
             EnvelopeError::FieldNotBase64(_) => "envelope_field_not_base64",
             EnvelopeError::FieldSize(_) => "envelope_field_size",
+            EnvelopeError::InvalidVersion => "envelope_invalid_version",
         }
+    }
+}
+
+/// One envelope field as read: a string, or a value of another type (consumed without
+/// materialising it, whatever its depth).
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
+                Ok(Text::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text<'a>, E> {
+                Ok(Text::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text<'a>, E> {
+                Ok(Text::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text<'a>, E> {
+                Ok(Text::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text<'a>, E> {
+                Ok(Text::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text<'a>, E> {
+                Ok(Text::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'a>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text::Other)
+            }
+        }
+        deserializer.deserialize_any(TextVisitor(std::marker::PhantomData))
     }
 }
 
 #[derive(Deserialize)]
 struct RawEnvelope<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    #[serde(rename = "type", default, borrow)]
+    ty: Option<Text<'a>>,
     #[serde(default, borrow)]
-    version: Option<Cow<'a, str>>,
-    #[serde(rename = "databaseActivityEvents", borrow)]
-    events: Cow<'a, str>,
-    #[serde(borrow)]
-    key: Cow<'a, str>,
+    version: Option<Text<'a>>,
+    #[serde(rename = "databaseActivityEvents", default, borrow)]
+    events: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    key: Option<Text<'a>>,
+}
+
+/// The string value of a required envelope field, or which way it is wrong.
+fn required<'t>(field: &'t Option<Text<'_>>, name: &'static str) -> Result<&'t str, EnvelopeError> {
+    match field {
+        Some(Text::Str(s)) => Ok(s),
+        Some(Text::Other) => Err(EnvelopeError::FieldNotString(name)),
+        None => Err(EnvelopeError::MissingField(name)),
+    }
+}
+
+/// `version` is copied into every line (`dasVersion`): 1 to [`MAX_DAS_VERSION_CHARS`]
+/// characters of `[A-Za-z0-9._-]`, or the record fails. `null` and an absent field are `None`.
+fn das_version(field: &Option<Text<'_>>) -> Result<Option<String>, EnvelopeError> {
+    let text = match field {
+        None => return Ok(None),
+        Some(Text::Other) => return Err(EnvelopeError::InvalidVersion),
+        Some(Text::Str(s)) => s,
+    };
+    let valid = !text.is_empty()
+        && text.len() <= MAX_DAS_VERSION_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(Some(text.to_string()))
+    } else {
+        Err(EnvelopeError::InvalidVersion)
+    }
 }
 
 /// A decoded envelope: the ESDK message and the KMS ciphertext of its wrapping key.
@@ -77,14 +171,22 @@ pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError>
 
 /// Parses the JSON envelope (the bytes of one Kinesis record).
 pub fn parse_envelope(json: &[u8]) -> Result<Envelope, EnvelopeError> {
+    let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
+    // serde would also read a struct from an array of its fields in order.
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(EnvelopeError::NotJson);
+    }
     let raw: RawEnvelope<'_> = serde_json::from_slice(json).map_err(|_| EnvelopeError::NotJson)?;
-    if raw.ty != ENVELOPE_TYPE {
+    if required(&raw.ty, "type")? != ENVELOPE_TYPE {
         return Err(EnvelopeError::UnknownType);
     }
+    let version = das_version(&raw.version)?;
+    let events = required(&raw.events, "databaseActivityEvents")?;
+    let key = required(&raw.key, "key")?;
     Ok(Envelope {
-        version: raw.version.map(Cow::into_owned),
-        message: decode_field(&raw.events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?,
-        key_blob: decode_field(&raw.key, "key", MAX_KMS_BLOB_BYTES)?,
+        version,
+        message: decode_field(events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?,
+        key_blob: decode_field(key, "key", MAX_KMS_BLOB_BYTES)?,
     })
 }
 
@@ -129,7 +231,85 @@ mod tests {
         let r = parse_envelope(
             br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID"}"#,
         );
-        assert_eq!(r, Err(EnvelopeError::NotJson));
+        assert_eq!(r, Err(EnvelopeError::MissingField("key")));
+    }
+
+    #[test]
+    fn names_the_missing_or_mistyped_envelope_field() {
+        let cases: [(&[u8], EnvelopeError, &str); 6] = [
+            (
+                br#"{"type":"DatabaseActivityMonitoringRecords","key":"AQID"}"#,
+                EnvelopeError::MissingField("databaseActivityEvents"),
+                "envelope field \"databaseActivityEvents\" is missing",
+            ),
+            (
+                br#"{"databaseActivityEvents":"AQID","key":"AQID"}"#,
+                EnvelopeError::MissingField("type"),
+                "envelope field \"type\" is missing",
+            ),
+            (
+                br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":[[["x"]]],"key":"AQID"}"#,
+                EnvelopeError::FieldNotString("databaseActivityEvents"),
+                "envelope field \"databaseActivityEvents\" is not a string",
+            ),
+            (
+                br#"{"type":7,"databaseActivityEvents":"AQID","key":"AQID"}"#,
+                EnvelopeError::FieldNotString("type"),
+                "envelope field \"type\" is not a string",
+            ),
+            (
+                br#"[1]"#,
+                EnvelopeError::NotJson,
+                "record data is not a JSON object (a DAS envelope has type, databaseActivityEvents, key)",
+            ),
+            (
+                br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":null}"#,
+                EnvelopeError::MissingField("key"),
+                "envelope field \"key\" is missing",
+            ),
+        ];
+        for (json, want, message) in cases {
+            let err = parse_envelope(json).unwrap_err();
+            assert_eq!(err, want);
+            assert_eq!(err.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn accepts_a_das_version_of_the_documented_shape_and_rejects_others() {
+        let env = |version: &str| {
+            parse_envelope(
+                format!(
+                    r#"{{"type":"DatabaseActivityMonitoringRecords","version":{version},"databaseActivityEvents":"AQID","key":"BAUG"}}"#
+                )
+                .as_bytes(),
+            )
+            .map(|e| e.version)
+        };
+        assert_eq!(env(r#""1.4""#), Ok(Some("1.4".to_string())));
+        assert_eq!(env(r#""2.0-beta_1""#), Ok(Some("2.0-beta_1".to_string())));
+        assert_eq!(env("null"), Ok(None));
+        for bad in [
+            r#""""#,
+            r#""1.2\",\"x\":\"y""#,
+            r#""1.2 ""#,
+            r#""1.2\n""#,
+            r#""a234567890123456x""#,
+            "1.2",
+            "[\"1.2\"]",
+        ] {
+            assert_eq!(env(bad), Err(EnvelopeError::InvalidVersion), "{bad}");
+        }
+        assert_eq!(EnvelopeError::InvalidVersion.label(), "envelope_invalid_version");
+    }
+
+    #[test]
+    fn accepts_a_byte_order_mark_before_the_envelope() {
+        let mut json = UTF8_BOM.to_vec();
+        json.extend_from_slice(
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG"}"#,
+        );
+        assert_eq!(parse_envelope(&json).unwrap().message, [1, 2, 3]);
     }
 
     #[test]

@@ -5,54 +5,171 @@
 //! not base64), and the contract says one bad record must fail alone. See
 //! ../shared/design/firehose.md.
 
+use crate::limits::MAX_EVENT_ID_PREFIX_CHARS;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::collections::HashSet;
+use std::fmt;
 
-/// A Firehose transformation invocation.
+/// A Firehose transformation invocation. Only `records` (and each record's `recordId`) must
+/// have the right type; an optional field of the wrong type reads as absent.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseEvent {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub invocation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub delivery_stream_arn: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub source_kinesis_stream_arn: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub region: Option<String>,
     pub records: Vec<FirehoseRecord>,
 }
 
 /// One record of the invocation. Only `recordId` is required: without it nothing can be answered.
+/// Every other field of the wrong type reads as absent, so it fails this record at most.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseRecord {
     pub record_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub approximate_arrival_timestamp: Option<Value>,
     /// Base64 of the Kinesis record; anything else fails this record alone.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub data: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_metadata")]
     pub kinesis_record_metadata: Option<KinesisMetadata>,
 }
 
 /// Kinesis source metadata; sequence numbers identify a record across Firehose retries.
+/// Each field is a string or a number; anything else reads as absent.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisMetadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub sequence_number: Option<Value>,
     /// An integer, or `""` from some emulators and old console samples.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub subsequence_number: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub partition_key: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub shard_id: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_scalar")]
     pub approximate_arrival_timestamp: Option<Value>,
+}
+
+/// What a lenient field accepts.
+#[derive(Clone, Copy)]
+enum Accept {
+    /// A string.
+    String,
+    /// A string or a number.
+    Scalar,
+}
+
+/// Reads any JSON value, keeping strings (and numbers for [`Accept::Scalar`]); anything else is
+/// consumed without being materialised (depth costs no stack) and reads as `None`.
+struct LenientVisitor(Accept);
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Value::String(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Value::String(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+fn lenient_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    d.deserialize_any(LenientVisitor(Accept::Scalar))
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match d.deserialize_any(LenientVisitor(Accept::String))? {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    })
+}
+
+/// `kinesisRecordMetadata`: an object is read field by field (leniently); any other value reads
+/// as absent.
+fn lenient_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KinesisMetadata>, D::Error> {
+    struct MetadataVisitor;
+    impl<'de> Visitor<'de> for MetadataVisitor {
+        type Value = Option<KinesisMetadata>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            KinesisMetadata::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(MetadataVisitor)
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -101,6 +218,36 @@ impl FirehoseRecord {
     }
 }
 
+/// The event-id prefix of every record of an invocation, in order, unique within it. Each record
+/// keeps [`FirehoseRecord::event_id_prefix`] unless an earlier record of the invocation already
+/// has that prefix (records sharing Kinesis sequence and subsequence numbers, or lacking
+/// metadata) or it is longer than [`MAX_EVENT_ID_PREFIX_CHARS`]; it then takes its recordId (or
+/// `r<record index>` if that is too long), and if that is taken too, `-r<record index>` is
+/// appended until the prefix is free. A function of the records alone, in order: a retry of the
+/// same batch gets the same prefixes.
+pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
+    let mut seen: HashSet<String> = HashSet::with_capacity(records.len());
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
+            let mut prefix = record.event_id_prefix();
+            if seen.contains(&prefix) || !fits(&prefix) {
+                prefix.clone_from(&record.record_id);
+            }
+            if !fits(&prefix) {
+                prefix = format!("r{index}");
+            }
+            while seen.contains(&prefix) {
+                prefix = format!("{prefix}-r{index}");
+            }
+            seen.insert(prefix.clone());
+            prefix
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +271,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.event_id_prefix(), "4960-3");
+    }
+
+    #[test]
+    fn event_id_prefixes_are_unique_short_and_keep_the_first_records_form() {
+        let record = |id: &str, seq: Option<&str>| FirehoseRecord {
+            record_id: id.to_string(),
+            kinesis_record_metadata: seq.map(|s| KinesisMetadata {
+                sequence_number: Some(Value::String(s.to_string())),
+                subsequence_number: Some(Value::from(0)),
+                ..KinesisMetadata::default()
+            }),
+            ..FirehoseRecord::default()
+        };
+        let long = "9".repeat(MAX_EVENT_ID_PREFIX_CHARS);
+        let records = [
+            record("a", Some("7")),
+            record("b", Some("7")),
+            record("c", None),
+            record("c", None),
+            record("7-0", None),
+            record("d", Some(&long)),
+            record(&format!("{long}x"), Some(&long)),
+        ];
+        assert_eq!(
+            event_id_prefixes(&records),
+            ["7-0", "b", "c", "c-r3", "7-0-r4", "d", "r6"]
+        );
     }
 
     #[test]

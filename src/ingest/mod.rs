@@ -5,4 +5,4 @@ pub mod envelope;
 pub mod firehose;
 
 pub use envelope::{Envelope, EnvelopeError, decode_record};
-pub use firehose::{FirehoseEvent, FirehoseRecord};
+pub use firehose::{FirehoseEvent, FirehoseRecord, event_id_prefixes};

@@ -3,7 +3,7 @@
 //! The S3 prefix of the deployed Firehose references exactly [`KEY_NAMES`], in that order;
 //! every Ok record carries all of them.
 
-use crate::limits::MAX_PARTITION_VALUE_CHARS;
+use crate::limits::{MAX_PARTITION_VALUE_CHARS, PARTITION_YEARS};
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -90,15 +90,22 @@ fn parse_common_time(text: &str) -> Option<DateTime<Utc>> {
     Some(utc.and_utc())
 }
 
-/// The partition time of a record: the earliest of its kept events' times that parse, else a
-/// fallback (the record's arrival time).
+/// True when `time` may choose a partition: its year is in [`PARTITION_YEARS`] (four digits,
+/// not before 1970), so `year=` is never negative, short or five digits long.
+pub fn in_partition_years(time: DateTime<Utc>) -> bool {
+    PARTITION_YEARS.contains(&time.year())
+}
+
+/// The partition time of a record: the earliest of its kept events' times that parse and fall
+/// in [`PARTITION_YEARS`], else a fallback (the record's arrival time).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EarliestTime(Option<DateTime<Utc>>);
 
 impl EarliestTime {
-    /// Takes one event's time text into account; text that does not parse is ignored.
+    /// Takes one event's time text into account; text that does not parse, or a year outside
+    /// [`PARTITION_YEARS`], is ignored.
     pub fn observe(&mut self, text: Option<&str>) {
-        if let Some(t) = text.and_then(parse_event_time) {
+        if let Some(t) = text.and_then(parse_event_time).filter(|t| in_partition_years(*t)) {
             self.0 = Some(self.0.map_or(t, |e| e.min(t)));
         }
     }
@@ -241,9 +248,33 @@ mod tests {
             }
         }
         // The formats the engines write take the fast path.
-        for text in &cases[..8] {
+        for text in &cases[..7] {
             assert!(parse_common_time(text).is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn ignores_event_times_outside_four_digit_years_for_the_partition() {
+        let fallback = parse_event_time("2026-06-01 12:00:00+00").unwrap();
+        for text in [
+            "0000-01-01 00:00:00+00",
+            "-0001-01-01 00:00:00+00",
+            "-262143-01-01 00:00:00+00",
+            "+10000-01-01 00:00:00+00",
+            "+262142-12-31 23:59:59+00",
+            "1969-12-31 23:59:59+00",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let mut t = EarliestTime::default();
+            t.observe(Some(text));
+            let keys = PartitionKeys::new("DDL", "db-1", t.or(fallback));
+            assert_eq!(keys.get("year"), Some("2026"), "{text}");
+            assert_eq!(keys.get("hour"), Some("12"), "{text}");
+        }
+        let mut t = EarliestTime::default();
+        t.observe(Some("9999-12-31 23:00:00+00"));
+        t.observe(Some("+10000-01-01 00:00:00+00"));
+        assert_eq!(ymdh(t.or(fallback)), "9999-12-31-23");
     }
 
     #[test]

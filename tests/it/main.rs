@@ -5,6 +5,12 @@
 //! - `decode`: envelope → ESDK → gunzip → payload, including the gzip bomb.
 //! - `handler`: whole Firehose invocations per engine against the generator's ground truth.
 //! - `regression`: one test per fixed defect.
+//! - `hostile`: hostile payloads inside valid encryption (duplicate and added keys, lone
+//!   surrogates, line separators, deep nesting, huge strings, many events, bad dasVersion) and
+//!   hostile Firehose events (wrong-typed optional fields, shared sequence numbers, extreme
+//!   times), through the whole handler.
+//! - `seal`: a test-only ESDK encryptor (unsigned 0x0178), checked byte for byte against the
+//!   official SDK's fixtures, that the hostile tests encrypt with.
 //! - `cli`: the `dasp` binary as a user runs it.
 //! - `kms`: aws-sdk-kms against the moto emulator, and KMS faults injected in front of it
 //!   (scripts/kms-faults.py) through the whole handler; `#[ignore]`d unless run through
@@ -23,6 +29,8 @@ mod decode;
 mod esdk;
 mod fixtures;
 mod handler;
+mod hostile;
 mod infra;
 mod kms;
 mod regression;
+mod seal;

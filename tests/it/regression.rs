@@ -18,7 +18,7 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 /// The fastest of `runs` timings of `f` (the machine is shared: the minimum is the signal).
-fn fastest(runs: usize, mut f: impl FnMut()) -> Duration {
+pub fn fastest(runs: usize, mut f: impl FnMut()) -> Duration {
     (0..runs)
         .map(|_| {
             let start = Instant::now();
@@ -31,7 +31,7 @@ fn fastest(runs: usize, mut f: impl FnMut()) -> Duration {
 
 /// Asserts that 10x the input costs at most 20x the time: linear work passes with room to
 /// spare, quadratic work (100x) fails.
-fn assert_scales_linearly(what: &str, small: Duration, large: Duration) {
+pub fn assert_scales_linearly(what: &str, small: Duration, large: Duration) {
     let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
     assert!(
         ratio <= 20.0,
