@@ -200,7 +200,8 @@ pub fn shards_to_start(
     let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
     shards
         .iter()
-        .filter(|s| !started.contains(&s.id) && !(open_only && s.closed))
+        .filter(|s| !started.contains(&s.id))
+        .filter(|s| !open_only || !s.closed)
         .filter(|s| {
             open_only
                 || s.parents
