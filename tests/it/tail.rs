@@ -217,6 +217,28 @@ async fn tail_prints_every_event_of_every_shard_once_with_its_class() {
         "{summary}"
     );
     assert_no_event_content(&stderr);
+    // The fixture's corrupted records: one line each, shard/sequence number and label.
+    let failed: Vec<&str> = stderr.lines().filter(|l| l.contains(" failed: ")).collect();
+    assert!(!failed.is_empty(), "the fixture has corrupted records: {stderr}");
+    for line in &failed {
+        let label = line.rsplit_once(" failed: ").unwrap().1;
+        assert!(line.starts_with("dasp: record shardId-"), "{line}");
+        assert!(
+            !label.is_empty() && label.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{line}"
+        );
+    }
+    assert!(
+        summary.contains(&format!(
+            "{} failed (",
+            if failed.len() == 1 {
+                "1 record".to_string()
+            } else {
+                format!("{} records", failed.len())
+            }
+        )),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,5 +448,52 @@ async fn capture_then_transform_gives_the_ground_truth() {
     let out = run(&["transform", "--event", &file_arg, "--data-keys", &keys, "--print"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_events_once(&text(&out.stdout), &expected("mysql"));
+    // --records caps the capture.
+    let few = dir.join("few.json").display().to_string();
+    let out = run(&["capture", "--stream", &name, "--out", &few, "--records", "5"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let captured: Value = serde_json::from_slice(&std::fs::read(&few).unwrap()).unwrap();
+    assert_eq!(captured["records"].as_array().unwrap().len(), 5);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tail_rejects_unknown_classes_and_a_missing_stream_before_any_aws_access() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dasp"))
+        .args([
+            "tail",
+            "--resource-id",
+            "cluster-ABCDEFGHIJ",
+            "--class",
+            "DDL,SELECT",
+        ])
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("\"SELECT\"") && stderr.contains("AUTH_FAILURE"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dasp"))
+        .args(["capture", "--out", "x.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--resource-id"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dasp"))
+        .args(["tail", "--resource-id", "mydb"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a database resource id"),
+        "{}",
+        text(&out.stderr)
+    );
 }
