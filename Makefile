@@ -21,7 +21,7 @@ TEMPLATE := infra/template.yaml
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra test-readme lint-infra demo install \
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-kinesis test-demo test-infra test-readme lint-infra demo install \
 	fixtures package deploy measure clean bench test-bench-reference
 
 all: build
@@ -68,6 +68,11 @@ test-kms: venv
 	scripts/with-moto.sh scripts/with-kms-faults.sh \
 		$(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
 
+# `dasp tail` and `dasp capture` against moto's Kinesis (scripts/with-moto.sh), with the
+# generator's fixtures put on streams of two shards, a split shard among them.
+test-kinesis: venv
+	scripts/with-moto.sh $(CARGO) test --locked --test it tail:: -- --ignored --test-threads 2
+
 # A small demo end to end, checked against the generator's ground truth.
 test-demo: venv build
 	DEMO_RECORDS=120 DEMO_OUT=target/demo-test scripts/demo.sh
@@ -89,7 +94,7 @@ test-infra: lint-infra
 test-readme: venv build
 	scripts/try-readme.sh
 
-test: fmt-check clippy test-rust test-kms test-demo test-infra test-readme
+test: fmt-check clippy test-rust test-kms test-kinesis test-demo test-infra test-readme
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs a command with a local KMS emulator (moto's server, pinned in requirements.txt) on a free
-# loopback port, and stops the emulator afterwards, whether the command passes or fails.
+# Runs a command with a local KMS and Kinesis emulator (moto's server, pinned in
+# requirements.txt) on a free loopback port, and stops the emulator afterwards, whether the
+# command passes or fails.
 #   scripts/with-moto.sh CMD [ARGS...]
-# The command sees AWS_ENDPOINT_URL_KMS and dummy credentials, and MOTO_KMS_KEY_ID: a symmetric
-# key created for it. Exit status is the command's.
+# The command sees AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_KINESIS (the same server), dummy
+# credentials, and MOTO_KMS_KEY_ID: a symmetric key created for it. Exit status is the
+# command's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 py="$root/.venv/bin/python"
@@ -25,6 +27,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_ENDPOINT_URL
@@ -40,7 +43,7 @@ done
 
 MOTO_KMS_KEY_ID=$("$py" -c "import boto3; print(boto3.client('kms').create_key(Description='das-partitioner local key')['KeyMetadata']['KeyId'])")
 export MOTO_KMS_KEY_ID
-echo "with-moto: KMS emulator at $AWS_ENDPOINT_URL_KMS, key $MOTO_KMS_KEY_ID" >&2
+echo "with-moto: KMS and Kinesis emulator at $AWS_ENDPOINT_URL_KMS, key $MOTO_KMS_KEY_ID" >&2
 set +e
 "$@"
 status=$?

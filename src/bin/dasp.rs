@@ -4,12 +4,17 @@
 //! - `dasp transform --event FILE|- [--out FILE] [--s3-layout DIR] [--print] [--data-keys FILE]`:
 //!   the Lambda's own handler on a Firehose invocation event, with the same configuration
 //!   variables and the real KMS client (or, for test data, keys from a file).
+//! - `dasp tail --stream NAME | --resource-id ID`: a live DAS stream's events, decrypted by the
+//!   same handler, one line each.
+//! - `dasp capture --stream NAME | --resource-id ID --out FILE`: a Firehose invocation event made
+//!   of a stream's records, for `dasp transform`.
 //!
 //! CLI wording lives here: the handler's errors speak to Firehose, these to a person.
 
 use clap::{ArgAction, Parser, Subcommand};
 use das_partitioner::cli::data_keys::FileDataKeys;
 use das_partitioner::cli::inspect::{self, Inspected, Item};
+use das_partitioner::cli::kinesis::{self, KinesisRecord, ShardReader, Shown, StartPosition, TailStats};
 use das_partitioner::cli::{preflight, s3_layout, summary};
 use das_partitioner::config::Config;
 use das_partitioner::handler::{Handler, InvocationError};
@@ -78,6 +83,61 @@ Example:
   AWS_PROFILE=prod AWS_REGION=eu-west-1 DASP_EXCLUDED_USERS=rdsadmin \\
     dasp transform --event event.json --out response.json --s3-layout out/s3";
 
+const TAIL_HELP: &str = "\
+Reading:
+  every shard of the stream (ListShards), from --from (LATEST: what arrives from now on), polled
+  every 200 ms at most; a shard that is split or merged is followed into its children once all
+  its parents are read; Kinesis throttling backs off. Each GetRecords batch goes through the
+  Lambda's own handler, as the Firehose invocation it would be.
+
+Output:
+  one line per event: --format text: time, class, user, database, SQL or command (cut to the
+  terminal width, COLUMNS); --format json: the exact line the Lambda delivers. Heartbeats are
+  counted, not printed. A record that cannot be decrypted prints one line on standard error
+  (shard/sequence number and error label, never its content). On exit (--count reached,
+  Ctrl-C, every shard closed) one summary line on standard error: records, events per class,
+  printed, heartbeats, failed records per error label.
+
+Environment:
+  the DASP_* settings of `dasp transform` (DASP_EXCLUDED_USERS drops events here too)
+  AWS_REGION, AWS_PROFILE     the stream's region and the credentials (Kinesis and KMS)
+  AWS_ENDPOINT_URL_KINESIS    Kinesis endpoint, e.g. an emulator (http:// or https://)
+  AWS_ENDPOINT_URL_KMS        KMS endpoint
+  COLUMNS                     width of --format text lines (default 160)
+  RUST_LOG                    log filter (overrides -v)
+
+Exit codes:
+  0  stopped by --count, Ctrl-C or the end of every shard
+  1  reading the stream failed (one line says why); the summary is still printed
+  2  bad arguments, configuration or AWS setup (one line names the fix)
+
+Example:
+  AWS_PROFILE=prod AWS_REGION=eu-west-1 dasp tail --resource-id cluster-ABCDEFGHIJ --class DDL,DML";
+
+const CAPTURE_HELP: &str = "\
+Output:
+  --out FILE: one Firehose transformation invocation event, the JSON Firehose sends the Lambda
+  for a Kinesis source (invocationId, a placeholder deliveryStreamArn, region,
+  sourceKinesisStreamArn, records with recordId, approximateArrivalTimestamp, data,
+  kinesisRecordMetadata), made of the stream's records as read; `dasp transform --event FILE`
+  runs the handler on it. Capture stops at --records records, below the 6,291,456-byte Lambda
+  request limit, or (unless --from LATEST) once every shard is read to its tip; Ctrl-C writes
+  what was read. Folders are created. The records stay encrypted: no key is needed.
+
+Environment:
+  AWS_REGION, AWS_PROFILE     the stream's region and the credentials
+  AWS_ENDPOINT_URL_KINESIS    Kinesis endpoint, e.g. an emulator (http:// or https://)
+  RUST_LOG                    log filter (overrides -v)
+
+Exit codes:
+  0  the event was written (one line on standard error says how many records)
+  1  reading the stream or writing the file failed; nothing was written
+  2  bad arguments or AWS setup (one line names the fix)
+
+Example:
+  dasp capture --resource-id cluster-ABCDEFGHIJ --from 2026-11-25T16:00:00Z --records 50 \\
+    --out events/incident.json && dasp transform --event events/incident.json --print";
+
 #[derive(Parser)]
 #[command(
     name = "dasp",
@@ -131,6 +191,67 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         data_keys: Option<PathBuf>,
     },
+    /// Print a live DAS Kinesis stream's events, decrypted and classified by the handler.
+    #[command(after_long_help = TAIL_HELP)]
+    Tail {
+        #[command(flatten)]
+        stream: StreamArgs,
+        /// Where to start in every shard: LATEST, TRIM_HORIZON (the oldest record kept) or an
+        /// RFC 3339 time.
+        #[arg(long, value_name = "POSITION", default_value = "LATEST")]
+        from: StartPosition,
+        /// `text` (columns for a person) or `json` (the exact output lines).
+        #[arg(long, value_enum, default_value_t = TailFormat::Text)]
+        format: TailFormat,
+        /// Only these classes (comma list: DDL, DML, READ, CONNECT, DISCONNECT, ERROR,
+        /// AUTH_FAILURE, OTHER; any case).
+        #[arg(long, value_name = "LIST")]
+        class: Option<String>,
+        /// Only events of this database user (dbUserName, exact).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Stop after printing N events.
+        #[arg(long, value_name = "N")]
+        count: Option<usize>,
+        /// TESTING AID, for test data only: data keys from this JSON file instead of KMS (as
+        /// `dasp transform --data-keys`).
+        #[arg(long, value_name = "FILE")]
+        data_keys: Option<PathBuf>,
+    },
+    /// Save a DAS stream's records as a Firehose invocation event, for `dasp transform`.
+    #[command(after_long_help = CAPTURE_HELP)]
+    Capture {
+        #[command(flatten)]
+        stream: StreamArgs,
+        /// Where to write the event (JSON); folders are created.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Records to capture at most.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        records: usize,
+        /// Where to start in every shard: TRIM_HORIZON (the oldest record kept), LATEST (wait
+        /// for new records) or an RFC 3339 time.
+        #[arg(long, value_name = "POSITION", default_value = "TRIM_HORIZON")]
+        from: StartPosition,
+    },
+}
+
+/// The stream of `tail` and `capture`.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct StreamArgs {
+    /// The DAS stream: its name (aws-rds-das-<resource id>) or ARN.
+    #[arg(long, value_name = "NAME")]
+    stream: Option<String>,
+    /// The database resource id (cluster-… Aurora, db-… RDS): the stream aws-rds-das-<id>.
+    #[arg(long, value_name = "ID")]
+    resource_id: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TailFormat {
+    Text,
+    Json,
 }
 
 /// `dasp install-assets`, outside the documented command tree (so that neither the pages nor the
@@ -484,6 +605,286 @@ async fn transform<S: DataKeySource>(
     Ok(())
 }
 
+/// The warning about unknown DASP_* variables, once each.
+fn warn_unknown_variables() {
+    for warning in preflight::unknown_variables(
+        std::env::vars()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    ) {
+        eprintln!("dasp: warning: {warning}");
+    }
+}
+
+fn stream_of(args: &StreamArgs) -> Result<String, Failure> {
+    kinesis::stream_name(args.stream.as_deref(), args.resource_id.as_deref()).map_err(|e| fail(2, e))
+}
+
+fn check_kinesis_setup() -> Result<(), Failure> {
+    if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_KINESIS")
+        && !url.trim().is_empty()
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(fail(
+            2,
+            format!("AWS_ENDPOINT_URL_KINESIS {url:?} needs a scheme: http:// or https://"),
+        ));
+    }
+    preflight::check_aws(|n| std::env::var(n).ok(), &aws_files()).map_err(|e| fail(2, e))
+}
+
+struct TailArgs<'a> {
+    stream: &'a StreamArgs,
+    from: StartPosition,
+    format: TailFormat,
+    class: Option<&'a str>,
+    user: Option<&'a str>,
+    count: Option<usize>,
+    data_keys: Option<&'a Path>,
+}
+
+async fn run_tail(args: &TailArgs<'_>) -> Result<(), Failure> {
+    warn_unknown_variables();
+    let config = Config::from_env().map_err(|e| fail(2, e))?;
+    let name = stream_of(args.stream)?;
+    if kinesis::resource_id_of(&name).is_none() && config.resource_id.is_none() {
+        return Err(fail(
+            2,
+            format!(
+                "the stream {name} is not named aws-rds-das-<resource id>: set DASP_RESOURCE_ID to the database's cluster-… or db-… resource id"
+            ),
+        ));
+    }
+    let filter = kinesis::Filter {
+        classes: args
+            .class
+            .map(kinesis::parse_classes)
+            .transpose()
+            .map_err(|e| fail(2, e))?,
+        user: args.user.map(String::from),
+    };
+    check_kinesis_setup()?;
+    match args.data_keys {
+        Some(path) => {
+            let text = read_input(Some(path), "data-keys file")?;
+            let source = FileDataKeys::from_json(&text)
+                .map_err(|e| fail(2, format!("--data-keys {}: {e}", path.display())))?;
+            tail(Handler::new(config, source), &name, &filter, args).await
+        }
+        None => {
+            tail(
+                Handler::new(config, KmsDataKeys::from_env().await),
+                &name,
+                &filter,
+                args,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs until --count, Ctrl-C, the end of every shard or a read error; the summary is printed
+/// in every case.
+async fn tail<S: DataKeySource>(
+    handler: Handler<S>,
+    name: &str,
+    filter: &kinesis::Filter,
+    args: &TailArgs<'_>,
+) -> Result<(), Failure> {
+    let mut stats = TailStats::default();
+    let result = tokio::select! {
+        r = tail_loop(&handler, name, filter, args, &mut stats) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    eprintln!("dasp: {}", stats.line());
+    result
+}
+
+async fn tail_loop<S: DataKeySource>(
+    handler: &Handler<S>,
+    name: &str,
+    filter: &kinesis::Filter,
+    args: &TailArgs<'_>,
+    stats: &mut TailStats,
+) -> Result<(), Failure> {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .unwrap_or(160);
+    if args.count == Some(0) {
+        return Ok(());
+    }
+    let mut reader = ShardReader::open(name, args.from).await.map_err(|e| fail(1, e))?;
+    eprintln!(
+        "dasp: reading {} of {name} from {}",
+        summary::count(reader.shards_read(), "shard", "shards"),
+        args.from
+    );
+    let mut stdout = std::io::stdout();
+    while let Some(batch) = reader.next_batch().await.map_err(|e| fail(1, e))? {
+        if batch.records.is_empty() {
+            continue;
+        }
+        stats.records += batch.records.len();
+        let event = kinesis::firehose_event(&reader.region, &reader.stream_arn, &batch.records)
+            .map_err(|e| fail(1, e))?;
+        let invocation = match handler.handle(&event, chrono::Utc::now()).await {
+            Ok(invocation) => invocation,
+            Err(e) => {
+                let label = match &e {
+                    InvocationError::KmsUnavailable { label, .. } => *label,
+                    InvocationError::NoResourceId { .. } => "no_resource_id",
+                };
+                eprintln!(
+                    "dasp: {} of shard {} not decrypted: {label}",
+                    summary::count(batch.records.len(), "record", "records"),
+                    batch.shard_id
+                );
+                stats.fail(label, batch.records.len());
+                continue;
+            }
+        };
+        stats.add_metrics(&invocation.metrics);
+        let mut out = Vec::new();
+        let mut done = false;
+        for (record, outcome) in batch.records.iter().zip(&invocation.outcomes) {
+            match outcome {
+                Outcome::Ok { data, .. } => {
+                    for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                        let Some(shown) = Shown::of_line(line) else {
+                            continue;
+                        };
+                        if done || !filter.accepts(&shown) {
+                            continue;
+                        }
+                        match args.format {
+                            TailFormat::Json => out.extend_from_slice(line),
+                            TailFormat::Text => {
+                                out.extend_from_slice(kinesis::text_line(&shown, width).as_bytes())
+                            }
+                        }
+                        out.push(b'\n');
+                        stats.printed += 1;
+                        done = args.count.is_some_and(|n| stats.printed >= n);
+                    }
+                }
+                Outcome::Failed(e) => {
+                    eprintln!("dasp: record {} failed: {}", record.label(), e.label());
+                    stats.fail(e.label(), 1);
+                }
+                Outcome::Dropped { .. } => {}
+            }
+        }
+        stdout
+            .write_all(&out)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| fail(1, e))?;
+        if done {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// What `capture` has read so far.
+#[derive(Default)]
+struct Captured {
+    records: Vec<KinesisRecord>,
+    region: String,
+    stream_arn: String,
+}
+
+async fn run_capture(
+    stream: &StreamArgs,
+    out: &Path,
+    max: usize,
+    from: StartPosition,
+) -> Result<(), Failure> {
+    let name = stream_of(stream)?;
+    if max == 0 {
+        return Err(fail(2, "--records: give at least 1"));
+    }
+    if out.is_dir() {
+        return Err(fail(
+            2,
+            format!("--out {} is a folder: give a file name", out.display()),
+        ));
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    prepare_folder(parent.unwrap_or(Path::new(".")), "--out")?;
+    check_kinesis_setup()?;
+    let mut captured = Captured::default();
+    let result = tokio::select! {
+        r = capture_loop(&name, max, from, &mut captured) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    result?;
+    if captured.records.is_empty() {
+        return Err(fail(
+            1,
+            format!("no record read from {name}; nothing was written"),
+        ));
+    }
+    let event = kinesis::invocation(
+        &uuid::Uuid::new_v4().to_string(),
+        &captured.region,
+        &captured.stream_arn,
+        &captured.records,
+    );
+    let text = serde_json::to_vec_pretty(&event).map_err(|e| fail(1, e))?;
+    std::fs::write(out, text).map_err(|e| fail(1, format!("cannot write {}: {e}", out.display())))?;
+    eprintln!(
+        "dasp: {} of {name} written to {}",
+        summary::count(captured.records.len(), "record", "records"),
+        out.display()
+    );
+    Ok(())
+}
+
+async fn capture_loop(
+    name: &str,
+    max: usize,
+    from: StartPosition,
+    captured: &mut Captured,
+) -> Result<(), Failure> {
+    let mut reader = ShardReader::open(name, from).await.map_err(|e| fail(1, e))?;
+    captured.region = reader.region.clone();
+    captured.stream_arn = reader.stream_arn.clone();
+    // The invocation's own fields, with room to spare.
+    let mut bytes = 1024usize;
+    while let Some(batch) = reader.next_batch().await.map_err(|e| fail(1, e))? {
+        for record in batch.records {
+            bytes = bytes.saturating_add(record.invocation_len());
+            if captured.records.len() >= max || bytes > kinesis::LAMBDA_REQUEST_LIMIT {
+                return Ok(());
+            }
+            captured.records.push(record);
+        }
+        if captured.records.len() >= max || (from != StartPosition::Latest && reader.caught_up()) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// `tail` prints its own line per failed record: without -v or RUST_LOG, the handler's warning
+/// about the same record is left out.
+fn tail_log_filter(
+    command: &Command,
+    filter: tracing_subscriber::EnvFilter,
+    verbose: u8,
+) -> tracing_subscriber::EnvFilter {
+    let quiet = matches!(command, Command::Tail { .. })
+        && verbose == 0
+        && std::env::var_os(tracing_subscriber::EnvFilter::DEFAULT_ENV).is_none();
+    match "das_partitioner::handler=error".parse() {
+        Ok(directive) if quiet => filter.add_directive(directive),
+        _ => filter,
+    }
+}
+
 /// The log filter: RUST_LOG if set; otherwise warnings of our own code only (the AWS SDK's
 /// retries and IMDS probes are noise to a person), more with each -v.
 fn log_filter(verbose: u8) -> tracing_subscriber::EnvFilter {
@@ -511,7 +912,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(detailed)
-        .with_env_filter(log_filter(cli.verbose));
+        .with_env_filter(tail_log_filter(
+            &cli.command,
+            log_filter(cli.verbose),
+            cli.verbose,
+        ));
     if detailed {
         subscriber.init();
     } else {
@@ -539,6 +944,38 @@ fn main() -> ExitCode {
                 Err(e) => Err(fail(1, e)),
             }
         }
+        Command::Tail {
+            stream,
+            from,
+            format,
+            class,
+            user,
+            count,
+            data_keys,
+        } => {
+            let args = TailArgs {
+                stream,
+                from: *from,
+                format: *format,
+                class: class.as_deref(),
+                user: user.as_deref(),
+                count: *count,
+                data_keys: data_keys.as_deref(),
+            };
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(run_tail(&args)),
+                Err(e) => Err(fail(1, e)),
+            }
+        }
+        Command::Capture {
+            stream,
+            out,
+            records,
+            from,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(run_capture(stream, out, *records, *from)),
+            Err(e) => Err(fail(1, e)),
+        },
     };
     exit(result)
 }

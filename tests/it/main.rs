@@ -16,6 +16,8 @@
 //!   (scripts/kms-faults.py) through the whole handler; `#[ignore]`d unless run through
 //!   `make test-kms` (scripts/with-moto.sh, scripts/with-kms-faults.sh), except the
 //!   unreachable-endpoint test.
+//! - `tail`: `dasp tail` and `dasp capture` against moto's Kinesis; `#[ignore]`d unless run
+//!   through `make test-kinesis` (scripts/with-moto.sh).
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 #![allow(
     clippy::unwrap_used,
@@ -34,3 +36,4 @@ mod infra;
 mod kms;
 mod regression;
 mod seal;
+mod tail;
