@@ -63,10 +63,10 @@ test-rust:
 
 # aws-sdk-kms against a real KMS emulator (moto), and KMS faults injected in front of it by
 # scripts/kms-faults.py; both started on free loopback ports and stopped afterwards, also when
-# a test fails.
+# a test fails. `dasp replay` from and to moto's S3.
 test-kms: venv
 	scripts/with-moto.sh scripts/with-kms-faults.sh \
-		$(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
+		$(CARGO) test --locked --test it -- --ignored --test-threads 2 kms:: replay::
 
 # A small demo end to end, checked against the generator's ground truth.
 test-demo: venv build

@@ -4,7 +4,9 @@
 //! from a file for test data ([`data_keys`]).
 
 pub mod data_keys;
+pub mod failed_records;
 pub mod inspect;
 pub mod preflight;
+pub mod replay;
 pub mod s3_layout;
 pub mod summary;

@@ -11,6 +11,8 @@
 //!   `make test-kms` (scripts/with-moto.sh, scripts/with-kms-faults.sh), except the
 //!   unreachable-endpoint test.
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
+//! - `replay`: `dasp replay` recovers what a first run failed (over budget, missing data key),
+//!   checked against the generator's ground truth; its S3 test needs moto (`make test-kms`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,3 +28,4 @@ mod handler;
 mod infra;
 mod kms;
 mod regression;
+mod replay;
