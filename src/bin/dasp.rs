@@ -179,7 +179,12 @@ enum Command {
         #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
         errors: String,
         /// Write the recovered events under this folder, as `transform --s3-layout` does.
-        #[arg(long, value_name = "DIR", conflicts_with = "to", required_unless_present = "to")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "to",
+            required_unless_present = "to"
+        )]
         s3_layout: Option<PathBuf>,
         /// Write the recovered events under this S3 prefix (the archive bucket's root, usually).
         #[arg(long, value_name = "s3://BUCKET/PREFIX")]
@@ -558,7 +563,12 @@ async fn run_replay(args: &ReplayArgs<'_>) -> Result<(), Failure> {
             Location::Dir(dir.to_path_buf())
         }
         (None, Some(to)) => match Location::parse(to).map_err(|e| fail(2, format!("--to {e}")))? {
-            Location::Dir(_) => return Err(fail(2, format!("--to {to}: give s3://BUCKET/PREFIX (or --s3-layout DIR)"))),
+            Location::Dir(_) => {
+                return Err(fail(
+                    2,
+                    format!("--to {to}: give s3://BUCKET/PREFIX (or --s3-layout DIR)"),
+                ));
+            }
             s3 => s3,
         },
         (None, None) => return Err(fail(2, "give --s3-layout DIR or --to s3://BUCKET/PREFIX")),
@@ -566,11 +576,17 @@ async fn run_replay(args: &ReplayArgs<'_>) -> Result<(), Failure> {
     if let Location::Dir(dir) = &source
         && !dir.exists()
     {
-        return Err(fail(2, format!("--errors {}: no such file or folder", dir.display())));
+        return Err(fail(
+            2,
+            format!("--errors {}: no such file or folder", dir.display()),
+        ));
     }
     if let Some(id) = args.resource_id {
         if das_partitioner::keys::KeyContext::for_resource(id).is_none() {
-            return Err(fail(2, format!("--resource-id {id}: expected cluster-… (Aurora) or db-… (RDS)")));
+            return Err(fail(
+                2,
+                format!("--resource-id {id}: expected cluster-… (Aurora) or db-… (RDS)"),
+            ));
         }
         config.resource_id = Some(id.to_string());
     }

@@ -63,9 +63,9 @@ impl LineError {
 
     pub fn line(&self) -> usize {
         match self {
-            LineError::Json { line, .. } | LineError::NoRawData { line } | LineError::RawDataTooLong { line } => {
-                *line
-            }
+            LineError::Json { line, .. }
+            | LineError::NoRawData { line }
+            | LineError::RawDataTooLong { line } => *line,
         }
     }
 }
@@ -257,7 +257,8 @@ mod tests {
 
     #[test]
     fn accepts_lambda_arn_in_either_spelling_and_unknown_fields() {
-        let line = r#"{"rawData":"eA==","lambdaARN":"arn:x","somethingNew":{"a":[1]},"arrivalTimestamp":"17"}"#;
+        let line =
+            r#"{"rawData":"eA==","lambdaARN":"arn:x","somethingNew":{"a":[1]},"arrivalTimestamp":"17"}"#;
         let parsed = parse_object(line.as_bytes()).unwrap();
         let record = parsed[0].as_ref().unwrap();
         assert_eq!(record.lambda_arn.as_deref(), Some("arn:x"));
@@ -271,7 +272,10 @@ mod tests {
         let parsed = parse_object(&bytes).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[1].as_ref().unwrap().line, 2);
-        assert_eq!(parse_object(&bytes).unwrap(), parse_object(format!("{LINE}\n{LINE}").as_bytes()).unwrap());
+        assert_eq!(
+            parse_object(&bytes).unwrap(),
+            parse_object(format!("{LINE}\n{LINE}").as_bytes()).unwrap()
+        );
     }
 
     #[test]
@@ -298,7 +302,10 @@ mod tests {
     fn rejects_raw_data_over_the_record_cap() {
         let line = format!("{{\"rawData\":\"{}\"}}", "A".repeat(MAX_RECORD_DATA_BASE64 + 4));
         let parsed = parse_object(line.as_bytes()).unwrap();
-        assert_eq!(parsed[0].as_ref().unwrap_err().label(), "replay_raw_data_too_long");
+        assert_eq!(
+            parsed[0].as_ref().unwrap_err().label(),
+            "replay_raw_data_too_long"
+        );
     }
 
     #[test]
@@ -326,21 +333,31 @@ mod tests {
             .collect();
         let events = invocations("obj", &records);
         assert_eq!(events.len(), 3);
-        assert_eq!(events[2].records[0].arrival_time().unwrap().timestamp_millis(), 1003);
+        assert_eq!(
+            events[2].records[0].arrival_time().unwrap().timestamp_millis(),
+            1003
+        );
         assert_ne!(events[0].invocation_id, events[1].invocation_id);
-        assert_eq!(invocations("obj", &records)[1].invocation_id, events[1].invocation_id);
+        assert_eq!(
+            invocations("obj", &records)[1].invocation_id,
+            events[1].invocation_id
+        );
     }
 
     #[test]
     fn finds_the_resource_id_in_a_path() {
         assert_eq!(
-            resource_id_from_path("s3/das/activity_class=DDL/resource_id=cluster-ABC123/year=2026").as_deref(),
+            resource_id_from_path("s3/das/activity_class=DDL/resource_id=cluster-ABC123/year=2026")
+                .as_deref(),
             Some("cluster-ABC123")
         );
         assert_eq!(
             resource_id_from_path("errors/aws-rds-das-db-XYZ987/processing-failed/x").as_deref(),
             Some("db-XYZ987")
         );
-        assert_eq!(resource_id_from_path("das-errors/processing-failed/2026/01/01/10/x"), None);
+        assert_eq!(
+            resource_id_from_path("das-errors/processing-failed/2026/01/01/10/x"),
+            None
+        );
     }
 }

@@ -222,9 +222,15 @@ fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> Result<(), String> {
             .path();
         if path.is_dir() {
             walk(root, &path, keys)?;
-        } else if path.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')) {
+        } else if path
+            .file_name()
+            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        {
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            let key: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let key: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
             keys.push(key.join("/"));
         }
     }
@@ -234,7 +240,11 @@ fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> Result<(), String> {
 async fn read_object(source: &Location, s3: Option<&S3Store>, key: &str) -> Result<Vec<u8>, String> {
     match source {
         Location::Dir(dir) => {
-            let path = if key.is_empty() { dir.clone() } else { dir.join(key) };
+            let path = if key.is_empty() {
+                dir.clone()
+            } else {
+                dir.join(key)
+            };
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
         }
         Location::S3 { bucket, prefix } => {
@@ -399,7 +409,9 @@ async fn write_layout(
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let key = key.join("/");
-        write_object(dest, s3, &key, data).await.map_err(ReplayError::Io)?;
+        write_object(dest, s3, &key, data)
+            .await
+            .map_err(ReplayError::Io)?;
         report.objects_written += 1;
         report.written.push(key);
     }

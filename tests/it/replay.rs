@@ -47,7 +47,12 @@ fn generate(name: &str, records: usize) -> Batch {
     let out = Command::new(format!("{root}/.venv/bin/python"))
         .arg(format!("{root}/samples/das_stream.py"))
         .args(["--engines", "postgresql", "--static-keys", "--seed", "7"])
-        .args(["--records", &records.to_string(), "--batch-size", &records.to_string()])
+        .args([
+            "--records",
+            &records.to_string(),
+            "--batch-size",
+            &records.to_string(),
+        ])
         .arg("--out-dir")
         .arg(&dir)
         .output()
@@ -77,7 +82,9 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries {
             let p = e.unwrap().path();
             if p.is_dir() {
@@ -128,7 +135,10 @@ fn replay_ids(errors: &Path, event: &Path) -> BTreeMap<String, String> {
         for entry in failed_records::parse_object(&bytes).unwrap() {
             let entry = entry.unwrap();
             let original = by_data[entry.raw_data.as_str()];
-            ids.insert(failed_records::replay_record_id(&name, entry.line), original.to_string());
+            ids.insert(
+                failed_records::replay_record_id(&name, entry.line),
+                original.to_string(),
+            );
         }
     }
     ids
@@ -144,8 +154,14 @@ fn assert_union_is_the_truth(batch: &Batch, first: &Path, replayed: &Path) {
         .filter(|t| !t["eventId"].is_null())
         .map(|t| {
             (
-                (t["recordId"].as_str().unwrap().to_string(), t["eventIndex"].as_u64().unwrap()),
-                (t["eventId"].as_str().unwrap().to_string(), t["class"].as_str().unwrap().to_string()),
+                (
+                    t["recordId"].as_str().unwrap().to_string(),
+                    t["eventIndex"].as_u64().unwrap(),
+                ),
+                (
+                    t["eventId"].as_str().unwrap().to_string(),
+                    t["class"].as_str().unwrap().to_string(),
+                ),
             )
         })
         .collect();
@@ -163,14 +179,23 @@ fn assert_union_is_the_truth(batch: &Batch, first: &Path, replayed: &Path) {
     let first_run = seen.len();
     for (event_id, class) in delivered(replayed) {
         let (record, index) = event_id.rsplit_once('-').unwrap();
-        let original = ids.get(record).unwrap_or_else(|| panic!("unknown replayed record {event_id}"));
+        let original = ids
+            .get(record)
+            .unwrap_or_else(|| panic!("unknown replayed record {event_id}"));
         let key = (original.clone(), index.parse::<u64>().unwrap());
         let (_, want) = &expected[&key];
         assert_eq!(&class, want, "{event_id}");
         *seen.entry(key).or_default() += 1;
     }
-    assert!(first_run > 0 && first_run < expected.len(), "the first run delivered {first_run} of {}", expected.len());
-    assert_eq!(seen.keys().collect::<BTreeSet<_>>(), expected.keys().collect::<BTreeSet<_>>());
+    assert!(
+        first_run > 0 && first_run < expected.len(),
+        "the first run delivered {first_run} of {}",
+        expected.len()
+    );
+    assert_eq!(
+        seen.keys().collect::<BTreeSet<_>>(),
+        expected.keys().collect::<BTreeSet<_>>()
+    );
     assert!(seen.values().all(|n| *n == 1), "some events were delivered twice");
 }
 
@@ -216,9 +241,18 @@ fn replay_into(batch: &Batch, errors: &Path, layout: &Path) -> Output {
 fn replay_recovers_records_that_were_over_the_response_budget() {
     let batch = generate("budget", 120);
     let first = batch.dir.join("first");
-    let out = first_run(&batch, &first, &batch.keys, &[("DASP_RESPONSE_BUDGET_BYTES", "65536")]);
+    let out = first_run(
+        &batch,
+        &first,
+        &batch.keys,
+        &[("DASP_RESPONSE_BUDGET_BYTES", "65536")],
+    );
     let response = std::fs::read_to_string(first.join("response.json")).unwrap();
-    assert!(response.contains("ProcessingFailed"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        response.contains("ProcessingFailed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let second = batch.dir.join("second");
     let out = replay_into(&batch, &first.join("das-errors"), &second);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -258,7 +292,13 @@ fn replay_recovers_records_whose_data_key_was_missing() {
     );
     assert_eq!(out.status.code(), Some(1));
     let listed = String::from_utf8_lossy(&out.stdout);
-    assert!(!listed.is_empty() && listed.lines().all(|l| l.contains("das-errors") && l.rsplit(": ").next().unwrap().starts_with("k")), "{listed}");
+    assert!(
+        !listed.is_empty()
+            && listed
+                .lines()
+                .all(|l| l.contains("das-errors") && l.rsplit(": ").next().unwrap().starts_with("k")),
+        "{listed}"
+    );
 
     let second = batch.dir.join("second");
     let out = replay_into(&batch, &first.join("das-errors"), &second);
@@ -268,15 +308,34 @@ fn replay_recovers_records_whose_data_key_was_missing() {
 
 #[test]
 fn replaying_again_replaces_the_same_objects_with_the_same_content() {
-    let batch = generate("rerun", 80);
+    let batch = generate("rerun", 120);
     let first = batch.dir.join("first");
-    first_run(&batch, &first, &batch.keys, &[("DASP_RESPONSE_BUDGET_BYTES", "32768")]);
+    first_run(
+        &batch,
+        &first,
+        &batch.keys,
+        &[("DASP_RESPONSE_BUDGET_BYTES", "65536")],
+    );
     let second = batch.dir.join("second");
-    assert!(replay_into(&batch, &first.join("das-errors"), &second).status.success());
-    let once: Vec<(PathBuf, Vec<u8>)> = files(&second).into_iter().map(|f| (f.clone(), std::fs::read(second.join(f)).unwrap())).collect();
+    assert!(
+        replay_into(&batch, &first.join("das-errors"), &second)
+            .status
+            .success()
+    );
+    let once: Vec<(PathBuf, Vec<u8>)> = files(&second)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(second.join(f)).unwrap()))
+        .collect();
     assert!(!once.is_empty());
-    assert!(replay_into(&batch, &first.join("das-errors"), &second).status.success());
-    let twice: Vec<(PathBuf, Vec<u8>)> = files(&second).into_iter().map(|f| (f.clone(), std::fs::read(second.join(f)).unwrap())).collect();
+    assert!(
+        replay_into(&batch, &first.join("das-errors"), &second)
+            .status
+            .success()
+    );
+    let twice: Vec<(PathBuf, Vec<u8>)> = files(&second)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(second.join(f)).unwrap()))
+        .collect();
     assert_eq!(once, twice);
 }
 
@@ -285,7 +344,13 @@ fn replay_without_a_resource_id_names_the_fix() {
     let dir = scratch("noid");
     std::fs::write(dir.join("object"), "{\"rawData\":\"eA==\"}\n").unwrap();
     let out = dasp(
-        &["replay", "--errors", dir.to_str().unwrap(), "--s3-layout", dir.join("out").to_str().unwrap()],
+        &[
+            "replay",
+            "--errors",
+            dir.to_str().unwrap(),
+            "--s3-layout",
+            dir.join("out").to_str().unwrap(),
+        ],
         &[],
         false,
     );
@@ -315,16 +380,26 @@ fn replay_lists_unreadable_entries_and_objects_and_exits_1() {
 fn replay_reads_and_writes_s3_through_the_emulator() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
         .expect("AWS_ENDPOINT_URL_S3 unset: run through scripts/with-moto.sh (make test-kms)");
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "refusing a non-loopback endpoint {endpoint}");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "refusing a non-loopback endpoint {endpoint}"
+    );
     let batch = generate("s3", 120);
     let first = batch.dir.join("first");
-    first_run(&batch, &first, &batch.keys, &[("DASP_RESPONSE_BUDGET_BYTES", "65536")]);
+    first_run(
+        &batch,
+        &first,
+        &batch.keys,
+        &[("DASP_RESPONSE_BUDGET_BYTES", "65536")],
+    );
     let errors = first.join("das-errors");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let bucket = format!("replay-{}", std::process::id());
     let client = rt.block_on(async {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
         aws_sdk_s3::Client::from_conf(s3)
     });
     rt.block_on(async {
@@ -333,7 +408,14 @@ fn replay_reads_and_writes_s3_through_the_emulator() {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             gz.write_all(&std::fs::read(errors.join(&f)).unwrap()).unwrap();
             let key = format!("das-errors/{}", f.to_string_lossy());
-            client.put_object().bucket(&bucket).key(key).body(gz.finish().unwrap().into()).send().await.unwrap();
+            client
+                .put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(gz.finish().unwrap().into())
+                .send()
+                .await
+                .unwrap();
         }
     });
     let out = dasp(
@@ -356,10 +438,22 @@ fn replay_reads_and_writes_s3_through_the_emulator() {
     let local = batch.dir.join("local");
     assert!(replay_into(&batch, &errors, &local).status.success());
     let listed: Vec<String> = rt.block_on(async {
-        let out = client.list_objects_v2().bucket(&bucket).prefix("recovered/").send().await.unwrap();
-        out.contents().iter().map(|o| o.key().unwrap().to_string()).collect()
+        let out = client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix("recovered/")
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .map(|o| o.key().unwrap().to_string())
+            .collect()
     });
-    let expected: Vec<String> = files(&local).iter().map(|f| format!("recovered/{}", f.to_string_lossy())).collect();
+    let expected: Vec<String> = files(&local)
+        .iter()
+        .map(|f| format!("recovered/{}", f.to_string_lossy()))
+        .collect();
     assert!(!expected.is_empty());
     assert_eq!(listed, expected);
 }
