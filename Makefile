@@ -68,6 +68,13 @@ test-kms: venv
 	scripts/with-moto.sh scripts/with-kms-faults.sh \
 		$(CARGO) test --locked --test it -- --ignored --test-threads 2 kms:: replay::
 
+# The handler over 200 consecutive ~1 MB invocations in one process (tests/it/soak.rs): memory,
+# key cache and time per invocation stay flat; prints the figures. `make test` runs ~100 KB ones.
+SOAK_SCALE ?= 14
+soak:
+	DASP_SOAK_SCALE=$(SOAK_SCALE) $(CARGO) test --locked --test it soak::soak_run -- --ignored \
+		--exact --nocapture
+
 # A small demo end to end, checked against the generator's ground truth.
 test-demo: venv build
 	DEMO_RECORDS=120 DEMO_OUT=target/demo-test scripts/demo.sh

@@ -13,6 +13,7 @@
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 //! - `replay`: `dasp replay` recovers what a first run failed (over budget, missing data key),
 //!   checked against the generator's ground truth; its S3 test needs moto (`make test-kms`).
+//! - `soak`: 200 consecutive invocations in one process: memory, key cache and time stay flat.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -29,3 +30,4 @@ mod infra;
 mod kms;
 mod regression;
 mod replay;
+mod soak;
