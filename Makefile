@@ -21,7 +21,7 @@ TEMPLATE := infra/template.yaml
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra test-readme lint-infra demo install \
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-demo test-infra test-readme lint-infra demo install soak \
 	fixtures package deploy measure clean bench test-bench-reference
 
 all: build
