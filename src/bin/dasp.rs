@@ -453,7 +453,8 @@ async fn run_transform(args: &TransformArgs<'_>) -> Result<(), Failure> {
     }
     match args.data_keys {
         Some(path) => {
-            let text = read_input(Some(path), "data-keys file")?;
+            // The file holds key material: wiped once parsed.
+            let text = zeroize::Zeroizing::new(read_input(Some(path), "data-keys file")?);
             let source = FileDataKeys::from_json(&text)
                 .map_err(|e| fail(2, format!("--data-keys {}: {e}", path.display())))?;
             transform(Handler::new(config, source), &event, args).await
@@ -610,7 +611,8 @@ async fn run_replay(args: &ReplayArgs<'_>) -> Result<(), Failure> {
     };
     match args.data_keys {
         Some(path) => {
-            let text = read_input(Some(path), "data-keys file")?;
+            // The file holds key material: wiped once parsed.
+            let text = zeroize::Zeroizing::new(read_input(Some(path), "data-keys file")?);
             let keys = FileDataKeys::from_json(&text)
                 .map_err(|e| fail(2, format!("--data-keys {}: {e}", path.display())))?;
             replay(&Handler::new(config, keys), &source, &dest, s3.as_ref(), args).await

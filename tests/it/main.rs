@@ -10,6 +10,7 @@
 //!   (scripts/kms-faults.py) through the whole handler; `#[ignore]`d unless run through
 //!   `make test-kms` (scripts/with-moto.sh, scripts/with-kms-faults.sh), except the
 //!   unreachable-endpoint test.
+//! - `logs`: debug logs of a demo-sized run hold no event content and no key material.
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
 //! - `replay`: `dasp replay` recovers what a first run failed (over budget, missing data key),
 //!   checked against the generator's ground truth; its S3 test needs moto (`make test-kms`).
@@ -28,6 +29,7 @@ mod fixtures;
 mod handler;
 mod infra;
 mod kms;
+mod logs;
 mod regression;
 mod replay;
 mod soak;
