@@ -556,6 +556,15 @@ struct ReplayArgs<'a> {
 async fn run_replay(args: &ReplayArgs<'_>) -> Result<(), Failure> {
     use das_partitioner::cli::failed_records;
     use das_partitioner::cli::replay::{Location, S3Store};
+    for warning in preflight::unknown_variables(
+        std::env::vars()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    ) {
+        eprintln!("dasp: warning: {warning}");
+    }
     let mut config = Config::from_env().map_err(|e| fail(2, e))?;
     let source = Location::parse(args.errors).map_err(|e| fail(2, format!("--errors {e}")))?;
     let dest = match (args.s3_layout, args.to) {
@@ -644,7 +653,14 @@ async fn replay<S: DataKeySource>(
     let report = replay::replay(handler, source, dest, s3, progress)
         .await
         .map_err(|e| match e {
-            ReplayError::Invocation(error) => invocation_failure(&error, args.verbose),
+            ReplayError::Invocation(error) => {
+                let failure = invocation_failure(&error, args.verbose);
+                let message = failure.message.replace(
+                    "nothing was written",
+                    "replay stopped; run it again once KMS answers (what it wrote is replaced, not duplicated)",
+                );
+                fail(failure.code, message)
+            }
             ReplayError::Io(message) => fail(1, message),
         })?;
     let mut stdout = std::io::stdout().lock();

@@ -220,6 +220,10 @@ fn first_run(batch: &Batch, layout: &Path, keys: &Path, env: &[(&str, &str)]) ->
 }
 
 fn replay_into(batch: &Batch, errors: &Path, layout: &Path) -> Output {
+    replay_with(batch, errors, layout, &[])
+}
+
+fn replay_with(batch: &Batch, errors: &Path, layout: &Path, env: &[(&str, &str)]) -> Output {
     dasp(
         &[
             "replay",
@@ -232,7 +236,7 @@ fn replay_into(batch: &Batch, errors: &Path, layout: &Path) -> Output {
             "--data-keys",
             batch.keys.to_str().unwrap(),
         ],
-        &[],
+        env,
         false,
     )
 }
@@ -259,6 +263,29 @@ fn replay_recovers_records_that_were_over_the_response_budget() {
     assert!(out.status.success(), "{stderr}");
     assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains(" 0 not recovered"), "{stderr}");
+    assert_union_is_the_truth(&batch, &first, &second);
+}
+
+/// A replayed invocation over its own budget: the records left out are replayed again alone.
+#[test]
+fn replay_retries_records_over_its_own_budget_one_by_one() {
+    let batch = generate("alone", 120);
+    let first = batch.dir.join("first");
+    first_run(
+        &batch,
+        &first,
+        &batch.keys,
+        &[("DASP_RESPONSE_BUDGET_BYTES", "65536")],
+    );
+    let second = batch.dir.join("second");
+    let out = replay_with(
+        &batch,
+        &first.join("das-errors"),
+        &second,
+        &[("DASP_RESPONSE_BUDGET_BYTES", "65536")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("over_response_budget"));
     assert_union_is_the_truth(&batch, &first, &second);
 }
 
