@@ -102,12 +102,7 @@ fn load_keys(path: &str) -> HashMap<Vec<u8>, Vec<u8>> {
     let entries: Vec<KeyEntry> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     entries
         .into_iter()
-        .map(|e| {
-            (
-                STANDARD.decode(e.blob).unwrap(),
-                STANDARD.decode(e.plaintext).unwrap(),
-            )
-        })
+        .map(|e| (STANDARD.decode(e.blob).unwrap(), STANDARD.decode(e.plaintext).unwrap()))
         .collect()
 }
 
@@ -153,10 +148,7 @@ impl Ours {
         let mut ok = 0;
         for records in work.chunks(chunk) {
             let produced: Vec<Outcome> = records.par_iter().map(|(r, e)| self.record(r, e)).collect();
-            ok += produced
-                .iter()
-                .filter(|o| matches!(o, Outcome::Ok { .. }))
-                .count();
+            ok += produced.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count();
         }
         ok
     }
@@ -372,11 +364,7 @@ impl Floor {
 
 /// The record's base64 text.
 fn data_of(record: &ingest::FirehoseRecord) -> &str {
-    record
-        .data
-        .as_ref()
-        .and_then(|d| d.as_str())
-        .expect("record data")
+    record.data.as_ref().and_then(|d| d.as_str()).expect("record data")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,10 +414,7 @@ fn main() {
         .iter()
         .filter(|r| floor.record(data_of(r), &r.event_id_prefix()).is_some())
         .count();
-    assert_eq!(
-        ok_ours, ok_floor,
-        "ours and the floor disagree on which records have lines"
-    );
+    assert_eq!(ok_ours, ok_floor, "ours and the floor disagree on which records have lines");
     black_box(ours.batch(&event));
     black_box(floor.batch(&event));
 

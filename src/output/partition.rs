@@ -84,8 +84,7 @@ fn parse_common_time(text: &str) -> Option<DateTime<Utc>> {
     if second > 59 {
         return None; // leap seconds: the general parser's rules
     }
-    let local =
-        chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
+    let local = chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
     let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(offset_seconds))?;
     Some(utc.and_utc())
 }
