@@ -21,7 +21,7 @@ TEMPLATE := infra/template.yaml
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
-.PHONY: all build venv fmt-check clippy test test-rust test-kms test-kinesis test-demo test-infra test-readme lint-infra demo install \
+.PHONY: all build venv fmt-check clippy test test-rust test-kms test-kinesis test-demo test-infra test-readme lint-infra demo install soak \
 	fixtures package deploy measure clean bench test-bench-reference
 
 all: build
@@ -63,10 +63,17 @@ test-rust:
 
 # aws-sdk-kms against a real KMS emulator (moto), and KMS faults injected in front of it by
 # scripts/kms-faults.py; both started on free loopback ports and stopped afterwards, also when
-# a test fails.
+# a test fails. `dasp replay` from and to moto's S3.
 test-kms: venv
 	scripts/with-moto.sh scripts/with-kms-faults.sh \
-		$(CARGO) test --locked --test it kms:: -- --ignored --test-threads 2
+		$(CARGO) test --locked --test it -- --ignored --test-threads 2 kms:: replay::
+
+# The handler over 200 consecutive ~1 MB invocations in one process (tests/it/soak.rs): memory,
+# key cache and time per invocation stay flat; prints the figures. `make test` runs ~100 KB ones.
+SOAK_SCALE ?= 14
+soak:
+	DASP_SOAK_SCALE=$(SOAK_SCALE) $(CARGO) test --locked --test it soak::soak_run -- --ignored \
+		--exact --nocapture
 
 # `dasp tail` and `dasp capture` against moto's Kinesis (scripts/with-moto.sh), with the
 # generator's fixtures put on streams of two shards, a split shard among them.

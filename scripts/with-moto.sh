@@ -3,9 +3,9 @@
 # requirements.txt) on a free loopback port, and stops the emulator afterwards, whether the
 # command passes or fails.
 #   scripts/with-moto.sh CMD [ARGS...]
-# The command sees AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_KINESIS (the same server), dummy
-# credentials, and MOTO_KMS_KEY_ID: a symmetric key created for it. Exit status is the
-# command's.
+# The command sees AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_KINESIS and AWS_ENDPOINT_URL_S3 (the
+# same server serves every service), dummy credentials, and MOTO_KMS_KEY_ID: a symmetric key
+# created for it. Exit status is the command's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 py="$root/.venv/bin/python"
@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$port"
-export AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$port" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_ENDPOINT_URL

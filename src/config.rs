@@ -25,6 +25,8 @@ pub const VARIABLES: &[&str] = &[
     "DASP_RESPONSE_BUDGET_BYTES",
     "DASP_KMS_CONCURRENCY",
     "DASP_KMS_CACHE_SIZE",
+    "DASP_KMS_ATTEMPT_TIMEOUT_MS",
+    "DASP_KMS_RETRY_BUDGET_MS",
 ];
 
 /// A configuration problem, with the variable's name and what to do.

@@ -114,3 +114,11 @@ impl Default for Limits {
         }
     }
 }
+
+/// `dasp replay`: cap on one processing-failed object, as stored and once gunzipped (Firehose
+/// buffers at most 128 MiB per S3 object).
+pub const MAX_ERROR_OBJECT_BYTES: usize = 256 * 1024 * 1024;
+
+/// `dasp replay`: base64 record data given to the handler in one invocation, like Firehose's
+/// processor buffer (BufferSizeInMBs, default 1 MB).
+pub const REPLAY_BATCH_BASE64_BYTES: usize = 1024 * 1024;

@@ -8,6 +8,8 @@
 //!   same handler, one line each.
 //! - `dasp capture --stream NAME | --resource-id ID --out FILE`: a Firehose invocation event made
 //!   of a stream's records, for `dasp transform`.
+//! - `dasp replay --errors DIR|s3://… (--s3-layout DIR | --to s3://…)`: processing-failed
+//!   records through the same handler again, recovered events in the archive layout.
 //!
 //! CLI wording lives here: the handler's errors speak to Firehose, these to a person.
 
@@ -61,6 +63,9 @@ Environment:
   DASP_RESPONSE_BUDGET_BYTES  cap on the response, at most 6291556 (default 6000000)
   DASP_KMS_CONCURRENCY        distinct data keys decrypted at once (default 8)
   DASP_KMS_CACHE_SIZE         decrypted data keys kept (default 1024)
+  DASP_KMS_ATTEMPT_TIMEOUT_MS longest one KMS Decrypt attempt (default 3000)
+  DASP_KMS_RETRY_BUDGET_MS    how long one data key's transient KMS faults are retried
+                              (default 20000; 0: no retries)
   AWS_REGION                  KMS region (or AWS_DEFAULT_REGION, or the profile's region)
   AWS_PROFILE                 profile of ~/.aws/config or ~/.aws/credentials to use
   AWS_ENDPOINT_URL_KMS        KMS endpoint, e.g. an emulator (http:// or https://)
@@ -137,6 +142,44 @@ Exit codes:
 Example:
   dasp capture --resource-id cluster-ABCDEFGHIJ --from 2026-11-25T16:00:00Z --records 50 \\
     --out events/incident.json && dasp transform --event events/incident.json --print";
+
+const REPLAY_HELP: &str = "\
+What is replayed:
+  every object under --errors (a folder, one file, or an S3 prefix): Firehose's processing-failed
+  objects, JSON lines with rawData (the original record), gzip or plain. Each entry is run again
+  through the Lambda's handler (with the DASP_* settings below), keeping its original arrival
+  time so that its events land in the partitions they belong to.
+
+Event ids:
+  a processing-failed entry does not carry the Kinesis sequence number the original eventIds are
+  made of: a replayed record's eventIds are replay-<object tag>-<line>-<event index>, the tag
+  being a hash of the error object's name. Replaying the same objects again gives the same ids
+  and the same output object names: the objects are replaced, not duplicated.
+
+Environment:
+  DASP_RESOURCE_ID            database resource id, if --resource-id is not given; default: a
+                              resource_id=<id>, aws-rds-das-<id> or <id> part of the --errors path
+  DASP_EXCLUDED_USERS, DASP_MAX_INFLATED_BYTES, DASP_RESPONSE_BUDGET_BYTES, DASP_KMS_*
+                              as for `dasp transform`
+  AWS_REGION, AWS_PROFILE     KMS and S3 region and credentials
+  AWS_ENDPOINT_URL_KMS        KMS endpoint, e.g. an emulator
+  AWS_ENDPOINT_URL_S3         S3 endpoint, e.g. an emulator (path-style addressing is used)
+  RUST_LOG                    log filter (overrides -v)
+
+Output:
+  the recovered events under --s3-layout or --to, in the archive layout (das/activity_class=…/);
+  on standard output one line per entry that was not recovered: <object>:<line>: <error label>;
+  a progress line on standard error when it is a terminal, then one summary line.
+
+Exit codes:
+  0  every entry was recovered (Ok or Dropped)
+  1  some entries failed again or could not be read (each is listed), or KMS was unavailable,
+     or an output could not be written
+  2  bad arguments, configuration, AWS setup or input
+
+Example:
+  dasp replay --errors s3://archive-bucket/das-errors/processing-failed/2026/11/25/ \\
+    --to s3://archive-bucket --resource-id cluster-ABCDEFGHIJKLMNOPQRSTUVWXY1";
 
 #[derive(Parser)]
 #[command(
@@ -233,6 +276,32 @@ enum Command {
         /// for new records) or an RFC 3339 time.
         #[arg(long, value_name = "POSITION", default_value = "TRIM_HORIZON")]
         from: StartPosition,
+    },
+    /// Replay Firehose processing-failed records through the handler and write the recovered
+    /// events in the archive layout.
+    #[command(after_long_help = REPLAY_HELP)]
+    Replay {
+        /// The processing-failed objects: a folder, a file or s3://BUCKET/PREFIX.
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        errors: String,
+        /// Write the recovered events under this folder, as `transform --s3-layout` does.
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "to",
+            required_unless_present = "to"
+        )]
+        s3_layout: Option<PathBuf>,
+        /// Write the recovered events under this S3 prefix (the archive bucket's root, usually).
+        #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+        to: Option<String>,
+        /// The database resource id (cluster-… or db-…): the KMS encryption context.
+        #[arg(long, value_name = "ID")]
+        resource_id: Option<String>,
+        /// TESTING AID, for test data only: data keys from this JSON file instead of KMS (as for
+        /// `transform`).
+        #[arg(long, value_name = "FILE")]
+        data_keys: Option<PathBuf>,
     },
 }
 
@@ -885,6 +954,141 @@ fn tail_log_filter(
     }
 }
 
+struct ReplayArgs<'a> {
+    errors: &'a str,
+    s3_layout: Option<&'a Path>,
+    to: Option<&'a str>,
+    resource_id: Option<&'a str>,
+    data_keys: Option<&'a Path>,
+    verbose: u8,
+}
+
+async fn run_replay(args: &ReplayArgs<'_>) -> Result<(), Failure> {
+    use das_partitioner::cli::failed_records;
+    use das_partitioner::cli::replay::{Location, S3Store};
+    warn_unknown_variables();
+    let mut config = Config::from_env().map_err(|e| fail(2, e))?;
+    let source = Location::parse(args.errors).map_err(|e| fail(2, format!("--errors {e}")))?;
+    let dest = match (args.s3_layout, args.to) {
+        (Some(dir), _) => {
+            prepare_folder(dir, "--s3-layout")?;
+            Location::Dir(dir.to_path_buf())
+        }
+        (None, Some(to)) => match Location::parse(to).map_err(|e| fail(2, format!("--to {e}")))? {
+            Location::Dir(_) => {
+                return Err(fail(
+                    2,
+                    format!("--to {to}: give s3://BUCKET/PREFIX (or --s3-layout DIR)"),
+                ));
+            }
+            s3 => s3,
+        },
+        (None, None) => return Err(fail(2, "give --s3-layout DIR or --to s3://BUCKET/PREFIX")),
+    };
+    if let Location::Dir(dir) = &source
+        && !dir.exists()
+    {
+        return Err(fail(
+            2,
+            format!("--errors {}: no such file or folder", dir.display()),
+        ));
+    }
+    if let Some(id) = args.resource_id {
+        if das_partitioner::keys::KeyContext::for_resource(id).is_none() {
+            return Err(fail(
+                2,
+                format!("--resource-id {id}: expected cluster-… (Aurora) or db-… (RDS)"),
+            ));
+        }
+        config.resource_id = Some(id.to_string());
+    }
+    if config.resource_id.is_none() {
+        config.resource_id = failed_records::resource_id_from_path(args.errors);
+    }
+    if config.resource_id.is_none() {
+        return Err(fail(
+            2,
+            "no database resource id: give --resource-id cluster-… or db-… (or set DASP_RESOURCE_ID); processing-failed entries do not name it",
+        ));
+    }
+    let needs_aws = args.data_keys.is_none() || source.is_s3() || dest.is_s3();
+    if needs_aws {
+        preflight::check_aws(|n| std::env::var(n).ok(), &aws_files()).map_err(|e| fail(2, e))?;
+    }
+    let s3 = if source.is_s3() || dest.is_s3() {
+        Some(S3Store::from_env().await)
+    } else {
+        None
+    };
+    match args.data_keys {
+        Some(path) => {
+            // The file holds key material: wiped once parsed.
+            let text = zeroize::Zeroizing::new(read_input(Some(path), "data-keys file")?);
+            let keys = FileDataKeys::from_json(&text)
+                .map_err(|e| fail(2, format!("--data-keys {}: {e}", path.display())))?;
+            replay(&Handler::new(config, keys), &source, &dest, s3.as_ref(), args).await
+        }
+        None => {
+            let keys = KmsDataKeys::from_env().await;
+            replay(&Handler::new(config, keys), &source, &dest, s3.as_ref(), args).await
+        }
+    }
+}
+
+async fn replay<S: DataKeySource>(
+    handler: &Handler<S>,
+    source: &das_partitioner::cli::replay::Location,
+    dest: &das_partitioner::cli::replay::Location,
+    s3: Option<&das_partitioner::cli::replay::S3Store>,
+    args: &ReplayArgs<'_>,
+) -> Result<(), Failure> {
+    use das_partitioner::cli::replay::{self, ReplayError};
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: usize, total: usize| {
+        if terminal {
+            eprint!("\rdasp: replay: {done}/{total} error objects");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let report = replay::replay(handler, source, dest, s3, progress)
+        .await
+        .map_err(|e| match e {
+            ReplayError::Invocation(error) => {
+                let failure = invocation_failure(&error, args.verbose);
+                let message = failure.message.replace(
+                    "nothing was written",
+                    "replay stopped; run it again once KMS answers (what it wrote is replaced, not duplicated)",
+                );
+                fail(failure.code, message)
+            }
+            ReplayError::Io(message) => fail(1, message),
+        })?;
+    let mut stdout = std::io::stdout().lock();
+    for entry in &report.not_recovered {
+        let line = entry.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(stdout, "{}{line}: {}", entry.object, entry.label).map_err(|e| fail(1, e))?;
+    }
+    stdout.flush().map_err(|e| fail(1, e))?;
+    eprintln!(
+        "dasp: {} in {}: {} recovered ({}), {} dropped, {} not recovered; {} written; {}",
+        summary::count(report.entries, "entry", "entries"),
+        summary::count(report.objects, "error object", "error objects"),
+        report.recovered,
+        summary::count(report.events, "event", "events"),
+        report.dropped,
+        report.not_recovered.len(),
+        summary::count(report.objects_written, "object", "objects"),
+        summary::count(report.kms_calls, "KMS call", "KMS calls"),
+    );
+    if report.not_recovered.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(1, String::new()))
+    }
+}
+
 /// The log filter: RUST_LOG if set; otherwise warnings of our own code only (the AWS SDK's
 /// retries and IMDS probes are noise to a person), more with each -v.
 fn log_filter(verbose: u8) -> tracing_subscriber::EnvFilter {
@@ -976,6 +1180,26 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(run_capture(stream, out, *records, *from)),
             Err(e) => Err(fail(1, e)),
         },
+        Command::Replay {
+            errors,
+            s3_layout,
+            to,
+            resource_id,
+            data_keys,
+        } => {
+            let args = ReplayArgs {
+                errors,
+                s3_layout: s3_layout.as_deref(),
+                to: to.as_deref(),
+                resource_id: resource_id.as_deref(),
+                data_keys: data_keys.as_deref(),
+                verbose: cli.verbose,
+            };
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(run_replay(&args)),
+                Err(e) => Err(fail(1, e)),
+            }
+        }
     };
     exit(result)
 }

@@ -78,6 +78,8 @@ impl FileDataKeys {
         ) in entries.into_iter().enumerate()
         {
             let entry = n + 1;
+            // The key's base64 text is key material too.
+            let plaintext = Zeroizing::new(plaintext);
             let blob = b64
                 .decode(blob.trim())
                 .map_err(|_| format!("entry {entry}: the ciphertext blob is not base64"))?;

@@ -4,8 +4,10 @@
 //! from a file for test data ([`data_keys`]) and reading a live stream ([`kinesis`]).
 
 pub mod data_keys;
+pub mod failed_records;
 pub mod inspect;
 pub mod kinesis;
 pub mod preflight;
+pub mod replay;
 pub mod s3_layout;
 pub mod summary;

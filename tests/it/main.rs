@@ -18,7 +18,11 @@
 //!   unreachable-endpoint test.
 //! - `tail`: `dasp tail` and `dasp capture` against moto's Kinesis; `#[ignore]`d unless run
 //!   through `make test-kinesis` (scripts/with-moto.sh).
+//! - `logs`: debug logs of a demo-sized run hold no event content and no key material.
 //! - `infra`: infra/template.yaml against the crate's values and infra/athena/*.sql.
+//! - `replay`: `dasp replay` recovers what a first run failed (over budget, missing data key),
+//!   checked against the generator's ground truth; its S3 test needs moto (`make test-kms`).
+//! - `soak`: 200 consecutive invocations in one process: memory, key cache and time stay flat.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -34,6 +38,9 @@ mod handler;
 mod hostile;
 mod infra;
 mod kms;
+mod logs;
 mod regression;
+mod replay;
 mod seal;
+mod soak;
 mod tail;
