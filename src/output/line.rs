@@ -112,15 +112,23 @@ fn write_line_inner(
 }
 
 /// True when the text can be copied as it is: no line break, no lead byte of U+0085/U+2028/
-/// U+2029, and too few `{`/`[` to nest deeper than [`MAX_JSON_DEPTH`]. The common case; one
-/// branch-free (vectorised) pass, several times faster than [`copy_event`].
+/// U+2029, and too few `{`/`[` to nest deeper than [`MAX_JSON_DEPTH`]. The common case: two
+/// SIMD searches and one vectorised count, several times faster than [`copy_event`].
 fn is_plain(body: &[u8]) -> bool {
-    let (mut opens, mut special) = (0usize, 0usize);
-    for &b in body {
-        opens += usize::from((b == b'{') | (b == b'['));
-        special += usize::from((b == b'\n') | (b == b'\r') | (b == 0xC2) | (b == 0xE2));
+    if memchr::memchr3(b'\n', b'\r', 0xE2, body).is_some() || memchr::memchr(0xC2, body).is_some() {
+        return false;
     }
-    opens <= MAX_JSON_DEPTH && special == 0
+    // Per chunk of at most 255 bytes the count fits a u8, which the compiler vectorises.
+    let opens: usize = body
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk.iter().fold(0u8, |n, &b| {
+                n.wrapping_add(u8::from(b == b'{') | u8::from(b == b'['))
+            });
+            usize::from(n)
+        })
+        .sum();
+    opens <= MAX_JSON_DEPTH
 }
 
 /// The unescaped text of a raw JSON string literal (quotes included), lossily for lone
