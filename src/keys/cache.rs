@@ -137,6 +137,7 @@ impl DataKeyCache {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     /// A hand-written fake: blob bytes are the key, prefixed by the resource id it belongs to.
     struct FakeKeys {
@@ -284,11 +285,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn abandons_the_other_keys_once_one_stays_transiently_unavailable() {
         let source = flaky();
-        let cache = cache(8);
+        // Room for every key at once, and hung attempts that never time out: the throttled key
+        // is the one that runs out of retries, whatever order the keys start in.
+        let cache = DataKeyCache::new(NonZeroUsize::new(8).unwrap(), NonZeroUsize::new(8).unwrap());
+        let retry = RetryPolicy {
+            attempt_timeout: Duration::from_secs(3600),
+            ..RetryPolicy::default()
+        };
         let bad = b"t-bad".to_vec();
         let hung: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'h', i]).collect();
         let blobs = std::iter::once(&bad).chain(&hung).map(Vec::as_slice);
-        let r = resolve(&cache, &source, &ctx("db-1"), blobs).await;
+        let stop_at = retry.stop_at(Instant::now(), None);
+        let r = cache.resolve(&source, &ctx("db-1"), blobs, &retry, stop_at).await;
         let (blob, error) = r.transient_failure().unwrap();
         assert_eq!((blob, error.label), (&bad[..], "kms_throttled"));
         assert_eq!(r.abandoned, 3);
