@@ -212,10 +212,15 @@ fn transform_takes_region_and_credentials_from_the_profile_files() {
             ("AWS_CONFIG_FILE", config.to_str().unwrap()),
             ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
             ("AWS_ENDPOINT_URL_KMS", &endpoint),
+            ("DASP_KMS_RETRY_BUDGET_MS", "300"),
         ],
     );
     // past the checks: the KMS call itself fails
-    assert!(stderr(&out).contains("KMS was unreachable"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("KMS stayed unreachable"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
