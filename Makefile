@@ -57,8 +57,9 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-# Unit and integration tests that need nothing but the committed fixtures.
-test-rust:
+# Unit and integration tests: the committed fixtures, and the generator (samples/das_stream.py,
+# in the venv) for the replay, soak and log tests.
+test-rust: venv
 	$(CARGO) test --locked
 
 # aws-sdk-kms against a real KMS emulator (moto), and KMS faults injected in front of it by
