@@ -330,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 KMS call`, `2 KMS calls`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def lambda_markdown(lam: dict) -> str:
     """Start, memory and cost of the Lambda binary."""
     if not lam:
@@ -382,8 +387,8 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
         py, rs = e["py-kms-per-record"], e["rust"]
         out.append(f"| {e['suite']} | {e['events_per_record']} | {e['records']} "
                    f"({e['batch_bytes']:,}) | {py['median_s'] * 1000:,.0f} ms, "
-                   f"{py['kms_calls']} KMS calls | {rs['median_s'] * 1000:,.0f} ms, "
-                   f"{rs['kms_calls']} KMS calls | **{e['speedup']}x** |")
+                   f"{plural(py['kms_calls'], 'KMS call')} | {rs['median_s'] * 1000:,.0f} ms, "
+                   f"{plural(rs['kms_calls'], 'KMS call')} | **{e['speedup']}x** |")
     return "\n".join(out) + "\n"
 
 
