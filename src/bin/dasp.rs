@@ -1143,10 +1143,7 @@ fn main() -> ExitCode {
                 data_keys: data_keys.as_deref(),
                 verbose: cli.verbose,
             };
-            match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt.block_on(run_transform(&args)),
-                Err(e) => Err(fail(1, e)),
-            }
+            block_on(run_transform(&args))
         }
         Command::Tail {
             stream,
@@ -1166,20 +1163,14 @@ fn main() -> ExitCode {
                 count: *count,
                 data_keys: data_keys.as_deref(),
             };
-            match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt.block_on(run_tail(&args)),
-                Err(e) => Err(fail(1, e)),
-            }
+            block_on(run_tail(&args))
         }
         Command::Capture {
             stream,
             out,
             records,
             from,
-        } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(run_capture(stream, out, *records, *from)),
-            Err(e) => Err(fail(1, e)),
-        },
+        } => block_on(run_capture(stream, out, *records, *from)),
         Command::Replay {
             errors,
             s3_layout,
@@ -1195,13 +1186,18 @@ fn main() -> ExitCode {
                 data_keys: data_keys.as_deref(),
                 verbose: cli.verbose,
             };
-            match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt.block_on(run_replay(&args)),
-                Err(e) => Err(fail(1, e)),
-            }
+            block_on(run_replay(&args))
         }
     };
     exit(result)
+}
+
+/// Runs one command's future on a fresh tokio runtime.
+fn block_on(command: impl std::future::Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(command),
+        Err(e) => Err(fail(1, e)),
+    }
 }
 
 fn exit(result: Result<(), Failure>) -> ExitCode {
