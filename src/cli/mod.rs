@@ -6,8 +6,10 @@
 pub mod data_keys;
 pub mod failed_records;
 pub mod inspect;
+#[cfg(feature = "aws")]
 pub mod kinesis;
 pub mod preflight;
+#[cfg(feature = "aws")]
 pub mod replay;
 pub mod s3_layout;
 pub mod summary;

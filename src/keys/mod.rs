@@ -9,10 +9,12 @@
 //! results are cached by (context, ciphertext).
 
 pub mod cache;
+#[cfg(feature = "aws")]
 pub mod kms;
 pub mod retry;
 
 pub use cache::{DataKeyCache, Resolved};
+#[cfg(feature = "aws")]
 pub use kms::KmsDataKeys;
 pub use retry::RetryPolicy;
 

@@ -265,6 +265,28 @@ fn a_lone_surrogate_in_classified_text_keeps_the_event_verbatim_and_classified()
     }
 }
 
+/// Found by the `record` fuzz target: a number beyond a double's range is valid JSON (RFC 8259
+/// leaves the range to the reader) and the event keeps it as the database wrote it; Python reads
+/// the line (as `inf`), serde_json's maps refuse it, and neither may cost the event its line.
+#[test]
+fn numbers_beyond_a_doubles_range_are_kept_verbatim_in_a_valid_line() {
+    let event = PG_SELECT.replace(
+        r#""statementId":1"#,
+        r#""statementId":5001e887,"rowCount":-1e-999"#,
+    );
+    let ran = handle(&invocation(&[payload(&[&event])]));
+    assert_eq!(ran.result(0), "Ok", "{:?}", ran.label(0));
+    let text = ran.text(0);
+    assert!(
+        text.starts_with(event.strip_suffix('}').unwrap()),
+        "not verbatim: {text}"
+    );
+    let read = python_reads(&text, "activityClass");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].1, "\"READ\"");
+    serde_json::from_str::<serde::de::IgnoredAny>(text.trim_end()).unwrap();
+}
+
 #[test]
 fn nul_line_separators_and_a_byte_order_mark_keep_records_ok_and_lines_whole() {
     let events = [

@@ -6,12 +6,11 @@
 //! It is checked against the official Python `aws-encryption-sdk`: re-encrypting an official
 //! fixture's plaintext (tests/fixtures/esdk/) with that fixture's message id, data key, encrypted
 //! data key and header IV reproduces the fixture byte for byte
-//! (`test_encryptor_reproduces_official_0x0178_messages_byte_for_byte`).
+//! (`test_encryptor_reproduces_official_0x0178_messages_byte_for_byte`). The fuzz targets
+//! (fuzz/) include this file too, to seal what they generate.
 
-use crate::fixtures;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::hkdf;
-use das_partitioner::esdk::{self, RawAesKeyring, WrappingKey, context};
 
 const SUITE_ID: u16 = 0x0178;
 
@@ -139,56 +138,63 @@ pub fn seal(plaintext: &[u8], wrapping_key: &[u8; 32]) -> Vec<u8> {
     .encrypt()
 }
 
-/// Re-encrypts an official fixture with its own ids and keys: it must come out identical.
-#[test]
-fn test_encryptor_reproduces_official_0x0178_messages_byte_for_byte() {
-    for name in [
-        "s0178-f4096-noctx",
-        "s0178-f4096-ctx",
-        "s0178-f4096-exact3",
-        "s0178-f262144-noctx",
-    ] {
-        let case = fixtures::case(name);
-        let message = case.message_bytes();
-        let wrapping_key = case.key();
-        let parsed = esdk::parse(&message).unwrap();
-        let h = &parsed.header;
-        assert_eq!(h.suite.id, SUITE_ID, "{name}");
-        let context_aad = context::serialize(&h.context).unwrap();
-        let data_key = RawAesKeyring::das(&wrapping_key)
-            .unwrap_data_key(&h.encrypted_data_keys, &context_aad, 32)
-            .unwrap();
-        let edk = &h.encrypted_data_keys[0];
-        let again = Seal {
-            message_id: h.message_id.try_into().unwrap(),
-            data_key: data_key.as_slice().try_into().unwrap(),
-            context: context_aad,
-            edk: (
-                edk.provider_id.to_vec(),
-                edk.provider_info.to_vec(),
-                edk.ciphertext.to_vec(),
-            ),
-            frame_length: h.frame_length,
-            header_iv: h.auth_iv,
-            plaintext: &case.plaintext_bytes(),
-        }
-        .encrypt();
-        assert!(
-            again == message,
-            "{name}: the test encryptor differs from the official SDK"
-        );
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use das_partitioner::esdk::{self, RawAesKeyring, WrappingKey, context};
 
-/// And what it makes under a fresh key, the crate's decoder opens.
-#[test]
-fn test_encryptor_output_decrypts_with_the_crates_decoder() {
-    let key = [7u8; 32];
-    for len in [0, 1, 262_143, 262_144, 262_145, 600_000] {
-        let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-        let message = seal(&plaintext, &key);
-        let wrapping = WrappingKey::new(key.to_vec()).unwrap();
-        let opened = esdk::decrypt(&message, &RawAesKeyring::das(&wrapping)).unwrap();
-        assert!(opened.as_bytes() == plaintext, "{len}");
+    /// Re-encrypts an official fixture with its own ids and keys: it must come out identical.
+    #[test]
+    fn test_encryptor_reproduces_official_0x0178_messages_byte_for_byte() {
+        for name in [
+            "s0178-f4096-noctx",
+            "s0178-f4096-ctx",
+            "s0178-f4096-exact3",
+            "s0178-f262144-noctx",
+        ] {
+            let case = fixtures::case(name);
+            let message = case.message_bytes();
+            let wrapping_key = case.key();
+            let parsed = esdk::parse(&message).unwrap();
+            let h = &parsed.header;
+            assert_eq!(h.suite.id, SUITE_ID, "{name}");
+            let context_aad = context::serialize(&h.context).unwrap();
+            let data_key = RawAesKeyring::das(&wrapping_key)
+                .unwrap_data_key(&h.encrypted_data_keys, &context_aad, 32)
+                .unwrap();
+            let edk = &h.encrypted_data_keys[0];
+            let again = Seal {
+                message_id: h.message_id.try_into().unwrap(),
+                data_key: data_key.as_slice().try_into().unwrap(),
+                context: context_aad,
+                edk: (
+                    edk.provider_id.to_vec(),
+                    edk.provider_info.to_vec(),
+                    edk.ciphertext.to_vec(),
+                ),
+                frame_length: h.frame_length,
+                header_iv: h.auth_iv,
+                plaintext: &case.plaintext_bytes(),
+            }
+            .encrypt();
+            assert!(
+                again == message,
+                "{name}: the test encryptor differs from the official SDK"
+            );
+        }
+    }
+
+    /// And what it makes under a fresh key, the crate's decoder opens.
+    #[test]
+    fn test_encryptor_output_decrypts_with_the_crates_decoder() {
+        let key = [7u8; 32];
+        for len in [0, 1, 262_143, 262_144, 262_145, 600_000] {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let message = seal(&plaintext, &key);
+            let wrapping = WrappingKey::new(key.to_vec()).unwrap();
+            let opened = esdk::decrypt(&message, &RawAesKeyring::das(&wrapping)).unwrap();
+            assert!(opened.as_bytes() == plaintext, "{len}");
+        }
     }
 }

@@ -1,0 +1,49 @@
+//! The event view and the classifier: any JSON text either is not an event object, or gets an
+//! engine and a class under every envelope version, and its accessors and time parse never
+//! panic.
+#![no_main]
+
+use das_partitioner::classify::{ActivityClass, Engine, classify};
+use das_partitioner::decode::EventView;
+use das_partitioner::output::partition::parse_event_time;
+use libfuzzer_sys::fuzz_target;
+
+const VERSIONS: [Option<&str>; 6] = [
+    None,
+    Some("1.0"),
+    Some("1.1"),
+    Some("1.2"),
+    Some("1.3"),
+    Some("1.4"),
+];
+const ENGINES: [Engine; 5] = [
+    Engine::PostgreSql,
+    Engine::MySql,
+    Engine::Oracle,
+    Engine::SqlServer,
+    Engine::Unknown,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(event) = EventView::parse(text) else { return };
+    let _ = (
+        event.is_heartbeat(),
+        event.db_user(),
+        event.command(),
+        event.command_text(),
+    );
+    if let Some(time) = event.event_time() {
+        let _ = parse_event_time(time);
+    }
+    for version in VERSIONS {
+        let engine = Engine::detect(&event, version);
+        let class = classify(engine, &event);
+        assert_eq!(ActivityClass::from_name(class.as_str()), Some(class));
+    }
+    for engine in ENGINES {
+        let _ = classify(engine, &event);
+    }
+});

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets, from the repository's fixtures (standard library only).
+
+Writes fuzz/corpus/<target>/ (not committed; `make fuzz-smoke` rebuilds it):
+- envelope: the envelope JSON inside every record of the Firehose fixtures and the sample;
+- esdk_message: every official-SDK fixture message, prefixed with its key's index in cases.json;
+- inflate: the fixtures' gzip plaintexts (bomb and not-gzip cases included);
+- event_classify: every event text of the ground truth, all four engines;
+- sql_lexer: the SQL text of those events;
+- record: each record's events as a DAS payload (mode byte 0, version by engine) and as an
+  event list (mode byte 1);
+- handler: the Firehose fixture invocations (one per engine) and the committed sample.
+"""
+
+import base64
+import hashlib
+import json
+import pathlib
+import shutil
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+MAX_SEED = 256 * 1024
+# record target: mode byte = kind + 3 * version index (None, 1.0, 1.1, 1.2, 1.3, 1.4).
+VERSION_INDEX = {"postgresql": 2, "mysql": 3, "oracle": 4, "sqlserver": 5}
+
+
+def main() -> int:
+    out = ROOT / "fuzz" / "corpus"
+    seeds: dict[str, list[bytes]] = {t: [] for t in
+                                     ("envelope", "esdk_message", "inflate", "event_classify",
+                                      "sql_lexer", "record", "handler")}
+
+    invocations = sorted((FIXTURES / "firehose" / "events").glob("*.json"))
+    invocations += sorted((ROOT / "samples" / "events").glob("firehose-*.json"))
+    for path in invocations:
+        if not path.name.endswith(".keys.json"):
+            seeds["handler"].append(path.read_bytes())
+            for record in json.loads(path.read_text())["records"]:
+                try:
+                    seeds["envelope"].append(base64.b64decode(record["data"]))
+                except (KeyError, ValueError):
+                    pass
+
+    cases = json.loads((FIXTURES / "esdk" / "cases.json").read_text())
+    for index, case in enumerate(cases):
+        seeds["esdk_message"].append(bytes([index]) + (FIXTURES / "esdk" / case["message"]).read_bytes())
+        seeds["inflate"].append((FIXTURES / "esdk" / case["plaintext"]).read_bytes())
+
+    by_record: dict[str, list[str]] = {}
+    engine_of: dict[str, str] = {}
+    for line in (FIXTURES / "firehose" / "ground-truth.jsonl").read_text().splitlines():
+        truth = json.loads(line)
+        text = truth.get("eventText")
+        if text is None:
+            continue
+        seeds["event_classify"].append(text.encode())
+        by_record.setdefault(truth["recordId"], []).append(text)
+        engine_of[truth["recordId"]] = truth["engine"]
+        event = json.loads(text)
+        for field in ("commandText", "statement", "sqlText"):
+            if isinstance(event.get(field), str) and event[field].strip():
+                seeds["sql_lexer"].append(event[field].encode())
+    for record_id, events in by_record.items():
+        version = VERSION_INDEX.get(engine_of[record_id], 0)
+        payload = ('{"type":"DatabaseActivityMonitoringRecord","clusterId":"cluster-FUZZ",'
+                   '"instanceId":"db-FUZZ","databaseActivityEventList":[' + ",".join(events) + "]}")
+        seeds["record"].append(bytes([3 * version]) + payload.encode())
+        seeds["record"].append(bytes([1 + 3 * version]) + ",".join(events).encode())
+
+    total = 0
+    for target, items in seeds.items():
+        directory = out / target
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        for item in items:
+            if len(item) <= MAX_SEED:
+                (directory / hashlib.sha1(item).hexdigest()).write_bytes(item)
+        count = len(list(directory.iterdir()))
+        if count == 0:
+            print(f"fuzz/seeds.py: no seeds for {target}", file=sys.stderr)
+            return 1
+        total += count
+    print(f"fuzz/seeds.py: {total} seeds in {out.relative_to(ROOT)}/ for {len(seeds)} targets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
