@@ -81,6 +81,34 @@ fn main() {
         None,
     );
 
+    // The public key arrives compressed (49 bytes): who decompresses it, at what cost.
+    let uncompressed = p384::ecdsa::VerifyingKey::from_sec1_bytes(&public_key)
+        .unwrap()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec();
+    let lc_verify_uncompressed = || {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1,
+            &uncompressed,
+        )
+        .verify(black_box(signed), signature)
+        .unwrap()
+    };
+    let rc_decompress = || {
+        let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(black_box(&public_key)).unwrap();
+        black_box(key.to_sec1_point(false));
+    };
+    let lc_compressed = measure(lc_verify, 200);
+    let lc_uncompressed = measure(lc_verify_uncompressed, 200);
+    let rc_point = measure(rc_decompress, 200);
+    println!(
+        "P-384 verify: compressed key {:.1} µs, uncompressed key {:.1} µs, p384 decompression {:.1} µs",
+        lc_compressed.as_secs_f64() * 1e6,
+        lc_uncompressed.as_secs_f64() * 1e6,
+        rc_point.as_secs_f64() * 1e6
+    );
+
     let key = [7u8; 32];
     let frame = vec![0x5au8; 256 * 1024];
     let nonce = [1u8; 12];

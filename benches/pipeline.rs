@@ -49,6 +49,10 @@ use std::hint::black_box;
 use std::io::Read as _;
 use std::time::Instant;
 
+/// mimalloc: see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     event: String,
     keys: String,
@@ -326,7 +330,7 @@ impl Floor {
         // Inflate, sized from the gzip trailer.
         let size = u32::from_le_bytes(plaintext[plaintext.len() - 4..].try_into().unwrap());
         let mut json = Vec::with_capacity(size as usize);
-        flate2::read::GzDecoder::new(&plaintext[..])
+        flate2::bufread::GzDecoder::new(&plaintext[..])
             .read_to_end(&mut json)
             .unwrap();
 

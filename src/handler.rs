@@ -29,6 +29,7 @@ use crate::record::{RecordMeta, transform_record};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A fault that hits the whole invocation; Firehose retries the batch.
@@ -188,31 +189,50 @@ impl<S: DataKeySource> Handler<S> {
                 envelope,
             })
             .collect();
-        let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
-        let mut outcomes = Vec::with_capacity(work.len());
-        for records in work.chunks(chunk) {
-            let max_output = budget.remaining();
-            let produced: Vec<Outcome> = records
-                .par_iter()
-                .map(|p| {
-                    let fallback_time = p
-                        .record
-                        .arrival_time()
-                        .filter(|t| in_partition_years(*t))
-                        .unwrap_or(now);
-                    let meta = RecordMeta {
-                        resource_id: resource,
-                        event_id_prefix: &p.event_id_prefix,
-                        fallback_time,
-                        max_output_bytes: max_output,
-                    };
-                    self.transform(&p.envelope, &keys, &meta)
-                })
-                .collect();
-            for (p, outcome) in records.iter().zip(produced) {
-                outcomes.push(budget.admit(&p.record.record_id, outcome));
+        // The whole phase runs on a worker of the pool: one hand-off per invocation instead of
+        // one per chunk (a blocked caller and a woken worker for every few records).
+        let outcomes = rayon::scope(|_| {
+            let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
+            let mut outcomes = Vec::with_capacity(work.len());
+            for records in work.chunks(chunk) {
+                let max_output = budget.remaining();
+                // Output held at once stays bounded by the budget while it is produced: the lines
+                // of a chunk's finished records may take at most twice what is left (in-order
+                // admission below then keeps the earliest that fit); a record that would pass that
+                // fails as over the budget at once and frees its lines.
+                let hold_limit = max_output.saturating_mul(2);
+                let held = AtomicUsize::new(0);
+                let produced: Vec<Outcome> = records
+                    .par_iter()
+                    .map(|p| {
+                        let fallback_time = p
+                            .record
+                            .arrival_time()
+                            .filter(|t| in_partition_years(*t))
+                            .unwrap_or(now);
+                        let meta = RecordMeta {
+                            resource_id: resource,
+                            event_id_prefix: &p.event_id_prefix,
+                            fallback_time,
+                            max_output_bytes: max_output,
+                        };
+                        let outcome = self.transform(&p.envelope, &keys, &meta);
+                        if let Outcome::Ok { data, .. } = &outcome {
+                            let len = data.len();
+                            if held.fetch_add(len, Ordering::Relaxed).saturating_add(len) > hold_limit {
+                                held.fetch_sub(len, Ordering::Relaxed);
+                                return Outcome::Failed(RecordError::OverResponseBudget);
+                            }
+                        }
+                        outcome
+                    })
+                    .collect();
+                for (p, outcome) in records.iter().zip(produced) {
+                    outcomes.push(budget.admit(&p.record.record_id, outcome));
+                }
             }
-        }
+            outcomes
+        });
 
         // 4. Metrics and logs, from the final outcomes.
         let key_stats = KeyStats {

@@ -6,6 +6,10 @@ use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::KmsDataKeys;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
+/// mimalloc: see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // Started by hand, lambda_runtime would panic with a backtrace on the missing variable.
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {

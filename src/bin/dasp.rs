@@ -27,6 +27,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc: see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
@@ -659,14 +663,25 @@ async fn transform<S: DataKeySource>(
     }
     let metrics = invocation.metrics.clone();
     if args.out.is_some() || !args.print {
-        let response = serde_json::to_vec_pretty(&invocation.into_response(event)).map_err(|e| fail(1, e))?;
+        // Written as it is serialized: no copy of the whole response in memory.
+        let response = invocation.into_response(event);
         match args.out {
-            Some(path) => std::fs::write(path, &response)
-                .map_err(|e| fail(1, format!("cannot write {}: {e}", path.display())))?,
-            None => stdout
-                .write_all(&response)
-                .and_then(|()| stdout.write_all(b"\n"))
-                .map_err(|e| fail(1, e))?,
+            Some(path) => {
+                let cannot =
+                    |e: &dyn std::fmt::Display| fail(1, format!("cannot write {}: {e}", path.display()));
+                let file = std::fs::File::create(path).map_err(|e| cannot(&e))?;
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+                serde_json::to_writer_pretty(&mut out, &response).map_err(|e| cannot(&e))?;
+                out.flush().map_err(|e| cannot(&e))?;
+            }
+            None => {
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
+                serde_json::to_writer_pretty(&mut out, &response)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.flush())
+                    .map_err(|e| fail(1, e))?;
+            }
         }
     }
     stdout.flush().map_err(|e| fail(1, e))?;

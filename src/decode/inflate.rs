@@ -1,6 +1,8 @@
 //! Bounded gunzip of a decrypted DAS payload.
 
-use flate2::read::MultiGzDecoder;
+// The bufread decoder reads the slice in place; the read one would copy it through a zeroed
+// 32 KiB buffer for every record.
+use flate2::bufread::MultiGzDecoder;
 use std::io::Read;
 
 /// Why a payload did not inflate.
