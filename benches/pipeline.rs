@@ -37,8 +37,8 @@ use chrono::{DateTime, Utc};
 use das_partitioner::config::Config;
 use das_partitioner::esdk::suite::Kdf;
 use das_partitioner::esdk::{self, WrappingKey};
+use das_partitioner::handler::chunks;
 use das_partitioner::ingest::{self, Envelope, FirehoseEvent};
-use das_partitioner::limits::RECORDS_IN_FLIGHT_PER_THREAD;
 use das_partitioner::output::Outcome;
 use das_partitioner::record::{RecordMeta, transform_record};
 use rayon::prelude::*;
@@ -153,9 +153,8 @@ impl Ours {
     /// The parallel per-record phase alone, as the handler runs it.
     fn parallel(&self, event: &FirehoseEvent, envelopes: &[Envelope]) -> usize {
         let work: Vec<_> = event.records.iter().zip(envelopes).collect();
-        let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
         let mut ok = 0;
-        for records in work.chunks(chunk) {
+        for records in chunks(&work, |(r, _)| r.data_len(), rayon::current_num_threads()) {
             let produced: Vec<Outcome> = records.par_iter().map(|(r, e)| self.record(r, e)).collect();
             ok += produced
                 .iter()

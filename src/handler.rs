@@ -19,7 +19,7 @@ use crate::error::RecordError;
 use crate::esdk::WrappingKey;
 use crate::ingest::{self, Envelope, FirehoseEvent, FirehoseRecord};
 use crate::keys::{self, DataKeyCache, DataKeySource, KeyContext, KeyError, KeyErrorKind, Resolved};
-use crate::limits::RECORDS_IN_FLIGHT_PER_THREAD;
+use crate::limits::{INPUT_BYTES_IN_FLIGHT_PER_THREAD, RECORDS_IN_FLIGHT_PER_THREAD};
 use crate::output::Outcome;
 use crate::output::budget::ResponseBudget;
 use crate::output::metrics::{KeyStats, Metrics};
@@ -192,9 +192,9 @@ impl<S: DataKeySource> Handler<S> {
         // The whole phase runs on a worker of the pool: one hand-off per invocation instead of
         // one per chunk (a blocked caller and a woken worker for every few records).
         let outcomes = rayon::scope(|_| {
-            let chunk = rayon::current_num_threads().max(1) * RECORDS_IN_FLIGHT_PER_THREAD;
+            let threads = rayon::current_num_threads();
             let mut outcomes = Vec::with_capacity(work.len());
-            for records in work.chunks(chunk) {
+            for records in chunks(&work, |p| p.record.data_len(), threads) {
                 let max_output = budget.remaining();
                 // Output held at once stays bounded by the budget while it is produced: the lines
                 // of a chunk's finished records may take at most twice what is left (in-order
@@ -252,6 +252,33 @@ impl<S: DataKeySource> Handler<S> {
         }
         Ok(invocation)
     }
+}
+
+/// Consecutive chunks of `items` for the per-record phase on `threads` workers: each ends at
+/// [`RECORDS_IN_FLIGHT_PER_THREAD`] items or [`INPUT_BYTES_IN_FLIGHT_PER_THREAD`] bytes (by
+/// `size`) per thread, whichever comes first, and holds at least one item.
+pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize, threads: usize) -> impl Iterator<Item = &[T]> {
+    let threads = threads.max(1);
+    let max_items = threads.saturating_mul(RECORDS_IN_FLIGHT_PER_THREAD);
+    let max_bytes = threads.saturating_mul(INPUT_BYTES_IN_FLIGHT_PER_THREAD);
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0usize;
+        let mut end = 0;
+        for item in rest.iter().take(max_items) {
+            bytes = bytes.saturating_add(size(item));
+            if end > 0 && bytes > max_bytes {
+                break;
+            }
+            end += 1;
+        }
+        let (chunk, tail) = rest.split_at(end.max(1).min(rest.len()));
+        rest = tail;
+        Some(chunk)
+    })
 }
 
 impl<S> Handler<S> {
@@ -323,4 +350,32 @@ fn check_keys_available(
         records,
         total_records: envelopes.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lengths<'a>(chunks: impl Iterator<Item = &'a [usize]>) -> Vec<usize> {
+        chunks.map(<[usize]>::len).collect()
+    }
+
+    #[test]
+    fn chunks_cover_every_item_once_in_order_and_end_at_the_item_cap() {
+        let max = 2 * RECORDS_IN_FLIGHT_PER_THREAD;
+        let items: Vec<usize> = (0..2 * max + 7).collect();
+        let all: Vec<usize> = chunks(&items, |_| 1, 2).flatten().copied().collect();
+        assert_eq!(all, items);
+        assert_eq!(lengths(chunks(&items, |_| 1, 2)), vec![max, max, 7]);
+    }
+
+    #[test]
+    fn chunks_end_at_the_byte_cap_and_hold_at_least_one_item() {
+        let quarter = INPUT_BYTES_IN_FLIGHT_PER_THREAD / 4;
+        let items = vec![quarter; 10];
+        assert_eq!(lengths(chunks(&items, |n| *n, 1)), vec![4, 4, 2]);
+        let huge = vec![usize::MAX, 1, usize::MAX];
+        assert_eq!(lengths(chunks(&huge, |n| *n, 6)), vec![1, 1, 1]);
+        assert_eq!(chunks(&[] as &[usize], |n| *n, 0).count(), 0);
+    }
 }

@@ -51,10 +51,15 @@ pub const MAX_DAS_VERSION_CHARS: usize = 16;
 pub const PARTITION_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
 /// Records transformed at once per worker thread before they are admitted into the response
-/// budget, in input order. Enough that the threads rarely wait for each other at a chunk's end
-/// (about 16 × 15 µs of work per thread for the smallest records); the output a chunk holds is
-/// bounded by the budget apart from this count (src/handler.rs).
-pub const RECORDS_IN_FLIGHT_PER_THREAD: usize = 64;
+/// budget, in input order: a chunk ends at this many records or at
+/// [`INPUT_BYTES_IN_FLIGHT_PER_THREAD`] of input per thread, whichever comes first. Chunks are
+/// large because a worker that went idle can take a millisecond to wake on a virtual CPU: with
+/// small chunks of small records the first worker finished each chunk alone. The output a chunk
+/// holds is bounded by the budget whatever its size (src/handler.rs).
+pub const RECORDS_IN_FLIGHT_PER_THREAD: usize = 256;
+
+/// Input (base64 `data`) per worker thread in one chunk; see [`RECORDS_IN_FLIGHT_PER_THREAD`].
+pub const INPUT_BYTES_IN_FLIGHT_PER_THREAD: usize = 512 * 1024;
 
 /// Most characters of one partition-key value (S3 keys are limited to 1,024 bytes in total).
 pub const MAX_PARTITION_VALUE_CHARS: usize = 128;
