@@ -47,8 +47,11 @@ for target in $targets; do
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<< "$last")
     peak=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
-    summary+=("$(printf '%-15s %10s runs %8s exec/s  cov %6s  ft %6s  corpus %5s  peak %5s MB' \
-        "$target" "$runs" "$rate" "$cov" "$ft" "$corp" "$peak")")
+    # Every instrumented edge of the target's binary (the crate and its dependencies).
+    edges=$(sed -n 's/^INFO: Loaded 1 modules *(\([0-9]*\) inline 8-bit counters.*/\1/p' "$log" | head -n 1)
+    share=$(awk -v c="${cov:-0}" -v e="${edges:-0}" 'BEGIN { if (e > 0) printf "%.0f%%", 100 * c / e; else print "?" }')
+    summary+=("$(printf '%-15s %10s runs %8s exec/s  cov %6s of %6s edges (%4s)  ft %6s  corpus %5s  peak %5s MB' \
+        "$target" "$runs" "$rate" "$cov" "$edges" "$share" "$ft" "$corp" "$peak")")
 done
 
 echo "fuzz-smoke: ${seconds}s per target, $(nproc) CPUs"
