@@ -11,7 +11,7 @@ seconds=${FUZZ_SECONDS:-20}
 timeout=${FUZZ_TIMEOUT:-10}
 rss=${FUZZ_RSS_MB:-2048}
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
-targets=${FUZZ_TARGETS:-envelope esdk_message inflate event_classify sql_lexer record handler}
+targets=${FUZZ_TARGETS:-$(cd fuzz/fuzz_targets && ls -- *.rs | sed 's/\.rs$//')}
 
 # Inputs of the whole-record and handler targets hold Firehose batches of ~100 KB.
 max_len() {

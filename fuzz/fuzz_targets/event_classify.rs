@@ -6,16 +6,9 @@
 use das_partitioner::classify::{ActivityClass, Engine, classify};
 use das_partitioner::decode::EventView;
 use das_partitioner::output::partition::parse_event_time;
+use fuzz_support::ENVELOPE_VERSIONS;
 use libfuzzer_sys::fuzz_target;
 
-const VERSIONS: [Option<&str>; 6] = [
-    None,
-    Some("1.0"),
-    Some("1.1"),
-    Some("1.2"),
-    Some("1.3"),
-    Some("1.4"),
-];
 const ENGINES: [Engine; 5] = [
     Engine::PostgreSql,
     Engine::MySql,
@@ -38,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(time) = event.event_time() {
         let _ = parse_event_time(time);
     }
-    for version in VERSIONS {
+    for version in ENVELOPE_VERSIONS {
         let engine = Engine::detect(&event, version);
         let class = classify(engine, &event);
         assert_eq!(ActivityClass::from_name(class.as_str()), Some(class));

@@ -17,20 +17,12 @@ use das_partitioner::ingest::Envelope;
 use das_partitioner::output::Outcome;
 use das_partitioner::record::{RecordMeta, transform_record};
 use flate2::{Compression, write::GzEncoder};
-use fuzz_support::{RECORD_KEY, check_lines, seal::seal};
+use fuzz_support::{ENVELOPE_VERSIONS, RECORD_KEY, check_lines, seal::seal};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::io::Write;
 use std::sync::OnceLock;
 
-const VERSIONS: [Option<&str>; 6] = [
-    None,
-    Some("1.0"),
-    Some("1.1"),
-    Some("1.2"),
-    Some("1.3"),
-    Some("1.4"),
-];
 const PREFIX: &str = "49650000000000000000000000000000000000000000000000000000-0";
 const MAX_OUTPUT: usize = 1 << 20;
 const MAX_INFLATED: usize = 4 << 20;
@@ -66,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
         _ => rest.to_vec(),
     };
     let envelope = Envelope {
-        version: VERSIONS[usize::from(mode / 3) % VERSIONS.len()].map(str::to_string),
+        version: ENVELOPE_VERSIONS[usize::from(mode / 3) % ENVELOPE_VERSIONS.len()].map(str::to_string),
         message: seal(&compressed, &RECORD_KEY),
         key_blob: b"fuzz".to_vec(),
     };

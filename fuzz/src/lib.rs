@@ -19,6 +19,16 @@ use std::sync::OnceLock;
 #[path = "../../tests/it/seal.rs"]
 pub mod seal;
 
+/// The envelope versions the targets try: none, then those of the four engines (das-records.md).
+pub const ENVELOPE_VERSIONS: [Option<&str>; 6] = [
+    None,
+    Some("1.0"),
+    Some("1.1"),
+    Some("1.2"),
+    Some("1.3"),
+    Some("1.4"),
+];
+
 /// The wrapping key every record the `record` target seals is encrypted under (test-only).
 pub const RECORD_KEY: [u8; 32] = [0x3c; 32];
 

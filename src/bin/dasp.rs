@@ -665,23 +665,20 @@ async fn transform<S: DataKeySource>(
     if args.out.is_some() || !args.print {
         // Written as it is serialized: no copy of the whole response in memory.
         let response = invocation.into_response(event);
+        // A newline after it on standard output, as before; the file holds the JSON alone.
+        let write = |out: &mut dyn Write, newline: bool| -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            serde_json::to_writer_pretty(&mut out, &response)?;
+            if newline {
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        };
         match args.out {
-            Some(path) => {
-                let cannot =
-                    |e: &dyn std::fmt::Display| fail(1, format!("cannot write {}: {e}", path.display()));
-                let file = std::fs::File::create(path).map_err(|e| cannot(&e))?;
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-                serde_json::to_writer_pretty(&mut out, &response).map_err(|e| cannot(&e))?;
-                out.flush().map_err(|e| cannot(&e))?;
-            }
-            None => {
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut stdout);
-                serde_json::to_writer_pretty(&mut out, &response)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .and_then(|()| out.flush())
-                    .map_err(|e| fail(1, e))?;
-            }
+            Some(path) => std::fs::File::create(path)
+                .and_then(|mut file| write(&mut file, false))
+                .map_err(|e| fail(1, format!("cannot write {}: {e}", path.display())))?,
+            None => write(&mut stdout, true).map_err(|e| fail(1, e))?,
         }
     }
     stdout.flush().map_err(|e| fail(1, e))?;
