@@ -88,7 +88,6 @@ struct Pending<'e> {
     record: &'e FirehoseRecord,
     /// Unique within the invocation ([`ingest::event_id_prefixes`]).
     event_id_prefix: String,
-    envelope: Result<Envelope, RecordError>,
 }
 
 /// The handler: configuration, the data-key source and the cache that outlives invocations.
@@ -152,10 +151,11 @@ impl<S: DataKeySource> Handler<S> {
             });
         };
 
-        // 1. Ingest.
+        // 1. Ingest, on the pool's workers: it is per-record work too, and the envelopes are then
+        //    made (and, after their record, freed) where the lines are made.
         let envelopes: Vec<Result<Envelope, RecordError>> = event
             .records
-            .iter()
+            .par_iter()
             .map(|r| ingest::decode_record(r).map_err(RecordError::from))
             .collect();
         let bytes_in = event.records.iter().map(|r| r.data_len()).sum();
@@ -182,13 +182,12 @@ impl<S: DataKeySource> Handler<S> {
             .records
             .iter()
             .zip(prefixes)
-            .zip(envelopes)
-            .map(|((record, event_id_prefix), envelope)| Pending {
+            .map(|(record, event_id_prefix)| Pending {
                 record,
                 event_id_prefix,
-                envelope,
             })
             .collect();
+        let mut envelopes = envelopes.into_iter();
         // The whole phase runs on a worker of the pool: one hand-off per invocation instead of
         // one per chunk (a blocked caller and a woken worker for every few records).
         let outcomes = rayon::scope(|_| {
@@ -202,9 +201,13 @@ impl<S: DataKeySource> Handler<S> {
                 // fails as over the budget at once and frees its lines.
                 let hold_limit = max_output.saturating_mul(2);
                 let held = AtomicUsize::new(0);
+                // Each envelope is moved to its record's task and freed when it is done, so the
+                // next records' lines reuse its memory.
+                let owned: Vec<_> = envelopes.by_ref().take(records.len()).collect();
                 let produced: Vec<Outcome> = records
                     .par_iter()
-                    .map(|p| {
+                    .zip(owned)
+                    .map(|(p, envelope)| {
                         let fallback_time = p
                             .record
                             .arrival_time()
@@ -216,7 +219,7 @@ impl<S: DataKeySource> Handler<S> {
                             fallback_time,
                             max_output_bytes: max_output,
                         };
-                        let outcome = self.transform(&p.envelope, &keys, &meta);
+                        let outcome = self.transform(envelope, &keys, &meta);
                         if let Outcome::Ok { data, .. } = &outcome {
                             let len = data.len();
                             if held.fetch_add(len, Ordering::Relaxed).saturating_add(len) > hold_limit {
@@ -285,16 +288,16 @@ impl<S> Handler<S> {
     /// One record's outcome: its ingest error, its key error, or the pure transformation.
     fn transform(
         &self,
-        envelope: &Result<Envelope, RecordError>,
+        envelope: Result<Envelope, RecordError>,
         keys: &Resolved,
         meta: &RecordMeta<'_>,
     ) -> Outcome {
         let envelope = match envelope {
             Ok(envelope) => envelope,
-            Err(e) => return Outcome::Failed(e.clone()),
+            Err(e) => return Outcome::Failed(e),
         };
         match key_for(keys, &envelope.key_blob) {
-            Ok(key) => transform_record(envelope, key, meta, &self.config),
+            Ok(key) => transform_record(&envelope, key, meta, &self.config),
             Err(e) => Outcome::Failed(e),
         }
     }

@@ -7,7 +7,6 @@ use super::firehose::FirehoseRecord;
 use crate::limits::{
     MAX_DAS_VERSION_CHARS, MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES, MAX_RECORD_DATA_BASE64,
 };
-use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -163,8 +162,8 @@ pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError>
         Some(serde_json::Value::String(_)) => return Err(EnvelopeError::FieldSize("data")),
         _ => return Err(EnvelopeError::DataMissing),
     };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(text.trim())
         .map_err(|_| EnvelopeError::DataNotBase64)?;
     parse_envelope(&bytes)
 }
@@ -195,8 +194,8 @@ fn decode_field(text: &str, field: &'static str, max: usize) -> Result<Vec<u8>, 
     if text.is_empty() || text.len() / 4 * 3 > max + 3 {
         return Err(EnvelopeError::FieldSize(field));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(text.trim())
         .map_err(|_| EnvelopeError::FieldNotBase64(field))?;
     if bytes.is_empty() || bytes.len() > max {
         return Err(EnvelopeError::FieldSize(field));

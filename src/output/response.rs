@@ -11,6 +11,8 @@ use crate::ingest::FirehoseEvent;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
+use std::convert::Infallible;
+use std::io::{self, Write};
 
 /// The response to one invocation.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -41,7 +43,92 @@ impl FirehoseResponse {
     }
 }
 
+impl FirehoseResponse {
+    /// The response as compact JSON: what serde_json writes for it, byte for byte, without its
+    /// escape scan over base64 (which never needs escaping) and in one allocation of the exact
+    /// size ([`envelope_len`] plus [`entry_len`] of each entry).
+    pub fn to_json(&self) -> Vec<u8> {
+        let len = envelope_len(self.records.len())
+            + self.records.iter().map(ResponseRecord::json_len).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        let written: Result<(), Infallible> = self.write_entries(&mut out, |_| Ok(()));
+        match written {
+            Ok(()) => out,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The same JSON written to `out` as it is made, through a buffer of about 64 KiB: no copy
+    /// of the whole response in memory (`dasp transform`).
+    pub fn write_json<W: Write>(&self, mut out: W) -> io::Result<()> {
+        const FLUSH_AT: usize = 1 << 16;
+        let mut buffer = Vec::with_capacity(FLUSH_AT * 2);
+        self.write_entries(&mut buffer, |buffer| -> io::Result<()> {
+            if buffer.len() >= FLUSH_AT {
+                out.write_all(buffer)?;
+                buffer.clear();
+            }
+            Ok(())
+        })?;
+        out.write_all(&buffer)
+    }
+
+    /// Writes the response into `buffer`, calling `after_entry` after each entry.
+    fn write_entries<E>(
+        &self,
+        buffer: &mut Vec<u8>,
+        mut after_entry: impl FnMut(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        buffer.extend_from_slice(br#"{"records":["#);
+        for (index, record) in self.records.iter().enumerate() {
+            if index > 0 {
+                buffer.push(b',');
+            }
+            record.write_json(buffer);
+            after_entry(buffer)?;
+        }
+        buffer.extend_from_slice(b"]}");
+        Ok(())
+    }
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes it (it is serde_json that
+/// writes it).
+fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = s.serialize(&mut serde_json::Serializer::new(&mut *out));
+}
+
 impl ResponseRecord {
+    fn json_len(&self) -> usize {
+        r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
+            + json_string_len(&self.record_id)
+            + json_string_len(self.result.as_str())
+            + base64_len(self.data.len())
+            + self.partition_keys.as_ref().map_or(0, keys_len)
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"recordId":"#);
+        push_json_string(out, &self.record_id);
+        out.extend_from_slice(br#","result":"#);
+        push_json_string(out, self.result.as_str());
+        out.extend_from_slice(br#","data":""#);
+        base64_simd::STANDARD.encode_append(&self.data, out);
+        out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
+        if let Some(keys) = &self.partition_keys {
+            for (index, (name, value)) in keys.pairs().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                push_json_string(out, name);
+                out.push(b':');
+                push_json_string(out, value);
+            }
+        }
+        out.extend_from_slice(b"}}}");
+    }
+
     pub fn new(record_id: String, outcome: Outcome) -> Self {
         let result = outcome.result();
         match outcome {
@@ -127,24 +214,25 @@ pub fn envelope_len(entries: usize) -> usize {
     r#"{"records":[]}"#.len() + entries.saturating_sub(1)
 }
 
+/// Serialized length of a partition-key object's members (without its braces).
+fn keys_len(keys: &PartitionKeys) -> usize {
+    let pairs = keys
+        .pairs()
+        .map(|(k, v)| json_string_len(k) + 1 + json_string_len(v));
+    pairs.sum::<usize>() + keys.pairs().count().saturating_sub(1)
+}
+
 /// Serialized length of the entry `outcome` makes for `record_id`.
 pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
     let (data_len, keys) = match outcome {
         Outcome::Ok { data, keys, .. } => (data.len(), Some(keys)),
         Outcome::Dropped { .. } | Outcome::Failed(_) => (0, None),
     };
-    let keys_len = keys.map_or(0, |keys| {
-        let pairs = keys
-            .pairs()
-            .map(|(k, v)| json_string_len(k) + 1 + json_string_len(v));
-        let n = keys.pairs().count();
-        pairs.sum::<usize>() + n.saturating_sub(1)
-    });
     r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
         + json_string_len(record_id)
         + json_string_len(outcome.result().as_str())
         + base64_len(data_len)
-        + keys_len
+        + keys.map_or(0, keys_len)
 }
 
 #[cfg(test)]
@@ -198,10 +286,11 @@ mod tests {
         );
     }
 
-    /// serde_json is the oracle: the arithmetic size must equal what it writes, for record ids
-    /// with every escape class and data of every length modulo 3.
+    /// serde_json is the oracle: the arithmetic size and the writer must equal what it writes,
+    /// for record ids with every escape class and data of every length modulo 3 (and long
+    /// enough for the SIMD encoder's main loop).
     #[test]
-    fn computes_serialized_sizes_exactly() {
+    fn computes_sizes_and_writes_json_exactly_as_serde_json() {
         let ids = [
             String::new(),
             "49548990523070250384108375484561110336120518198674640024".to_string(),
@@ -214,6 +303,8 @@ mod tests {
             for data_len in 0..7 {
                 outcomes.push((id.clone(), ok(&vec![b'x'; data_len])));
             }
+            let every_byte: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+            outcomes.push((id.clone(), ok(&every_byte)));
             outcomes.push((
                 id.clone(),
                 Outcome::Dropped {
@@ -230,6 +321,26 @@ mod tests {
                 "{id:?}"
             );
         }
+        // The writer: serde_json's output byte for byte, entry by entry and whole.
+        let records: Vec<ResponseRecord> = outcomes
+            .iter()
+            .map(|(id, o)| ResponseRecord::new(id.clone(), o.clone()))
+            .collect();
+        for record in &records {
+            let mut written = Vec::new();
+            record.write_json(&mut written);
+            assert_eq!(written, serde_json::to_vec(record).unwrap());
+            assert_eq!(record.json_len(), written.len());
+        }
+        let response = FirehoseResponse { records };
+        let want = serde_json::to_vec(&response).unwrap();
+        assert_eq!(response.to_json(), want);
+        assert_eq!(response.to_json().capacity(), want.len());
+        let mut streamed = Vec::new();
+        response.write_json(&mut streamed).unwrap();
+        assert_eq!(streamed, want);
+        let empty = FirehoseResponse { records: vec![] };
+        assert_eq!(empty.to_json(), serde_json::to_vec(&empty).unwrap());
         for n in [0, 1, 2, outcomes.len()] {
             let records: Vec<ResponseRecord> = outcomes
                 .iter()
