@@ -13,11 +13,10 @@ use crate::decode::{self, EventView};
 use crate::error::RecordError;
 use crate::esdk::{self, RawAesKeyring, WrappingKey};
 use crate::ingest::Envelope;
-use crate::output::line::{Clashes, LineError, LineFields, write_line};
+use crate::output::line::{Clashes, LineError, LineTail, write_line};
 use crate::output::partition::{EarliestTime, MIXED};
 use crate::output::{EventStats, Outcome, PartitionKeys};
 use chrono::{DateTime, Utc};
-use std::fmt::Write as _;
 
 /// Bytes a line adds to its event (the five added fields), to size the output once.
 const LINE_OVERHEAD_HINT: usize = 160;
@@ -69,7 +68,12 @@ fn transform(
     );
     let mut stats = EventStats::default();
     let mut earliest = EarliestTime::default();
-    let mut event_id = String::new();
+    let tail = LineTail::new(
+        payload.cluster_id.as_deref(),
+        payload.instance_id.as_deref(),
+        meta.event_id_prefix,
+        das_version,
+    );
     for (index, raw) in payload.events.iter().enumerate() {
         let text = raw.get();
         let event = EventView::parse(text).map_err(|_| RecordError::EventNotObject(index))?;
@@ -84,15 +88,6 @@ fn transform(
         let class = classify(Engine::detect(&event, das_version), &event);
         stats.count(class);
         earliest.observe(event.event_time());
-        event_id.clear();
-        let _ = write!(event_id, "{}-{index}", meta.event_id_prefix);
-        let fields = LineFields {
-            class,
-            cluster_id: payload.cluster_id.as_deref(),
-            instance_id: payload.instance_id.as_deref(),
-            event_id: &event_id,
-            das_version,
-        };
         // The line is at least as long as the event's text: fail before copying what cannot fit.
         if data.len().saturating_add(text.len()) > meta.max_output_bytes {
             return Err(RecordError::OverResponseBudget);
@@ -102,9 +97,8 @@ fn transform(
         } else {
             Clashes::None
         };
-        write_line(&mut data, text, &fields, clashes).map_err(|e| match e {
+        write_line(&mut data, text, class, index, &tail, clashes).map_err(|e| match e {
             LineError::TooDeep => RecordError::EventTooDeep(index),
-            LineError::Encode => RecordError::EventNotObject(index),
         })?;
         if data.len() > meta.max_output_bytes {
             return Err(RecordError::OverResponseBudget);

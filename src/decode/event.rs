@@ -55,7 +55,7 @@ impl<'a> Scalar<'a> {
                 // backslash its content is the text between the quotes, so borrow it.
                 let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'));
                 match inner {
-                    Some(inner) if !inner.contains('\\') => Scalar::string(inner),
+                    Some(inner) if memchr::memchr(b'\\', inner.as_bytes()).is_none() => Scalar::string(inner),
                     _ => match serde_json::from_str::<String>(raw) {
                         Ok(text) => Scalar::string(text),
                         // A lone surrogate escape (`\ud800`) is valid JSON syntax but no

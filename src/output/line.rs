@@ -29,13 +29,42 @@ pub const ADDED_FIELDS: [&str; 5] = [
 /// The prefix an event's own value of an added key is kept under.
 pub const RENAMED_PREFIX: &str = "source_";
 
-/// Fields added to every output line.
-pub struct LineFields<'a> {
-    pub class: ActivityClass,
-    pub cluster_id: Option<&'a str>,
-    pub instance_id: Option<&'a str>,
-    pub event_id: &'a str,
-    pub das_version: Option<&'a str>,
+/// The fields added to every line of one record, JSON-encoded once for all of them: a line
+/// adds its own class and event index, everything else is the record's.
+pub struct LineTail {
+    /// `,"clusterId":…,"instanceId":…,"eventId":"<prefix>-`: the prefix escaped, the string
+    /// left open for the event's index.
+    ids: Vec<u8>,
+    /// `","dasVersion":…}` and the newline.
+    end: Vec<u8>,
+}
+
+impl LineTail {
+    /// Event ids are `<event_id_prefix>-<index>`. JSON escaping works character by character and
+    /// `-` and digits need none, so escaping the prefix once is escaping every id.
+    pub fn new(
+        cluster_id: Option<&str>,
+        instance_id: Option<&str>,
+        event_id_prefix: &str,
+        das_version: Option<&str>,
+    ) -> Self {
+        // serde_json writing a string or null into a Vec cannot fail.
+        let encode = |out: &mut Vec<u8>, v: Option<&str>| {
+            let _ = serde_json::to_writer(out, &v);
+        };
+        let mut ids = b",\"clusterId\":".to_vec();
+        encode(&mut ids, cluster_id);
+        ids.extend_from_slice(b",\"instanceId\":");
+        encode(&mut ids, instance_id);
+        ids.extend_from_slice(b",\"eventId\":");
+        encode(&mut ids, Some(event_id_prefix));
+        ids.pop(); // the closing quote: the index follows
+        ids.push(b'-');
+        let mut end = b"\",\"dasVersion\":".to_vec();
+        encode(&mut end, das_version);
+        end.extend_from_slice(b"}\n");
+        LineTail { ids, end }
+    }
 }
 
 /// Why an event could not be written as a line.
@@ -43,8 +72,6 @@ pub struct LineFields<'a> {
 pub enum LineError {
     #[error("event nests deeper than {MAX_JSON_DEPTH} levels")]
     TooDeep,
-    #[error("event could not be encoded")]
-    Encode,
 }
 
 /// How a line treats the event's top-level keys that clash with [`ADDED_FIELDS`].
@@ -59,14 +86,17 @@ pub enum Clashes {
 
 /// Writes the event's own JSON text (an object serde_json has validated) with the extra fields
 /// appended before its closing brace, and a newline. On error `out` is left as it was.
+/// The line's event id is the tail's prefix, `-` and `index`.
 pub fn write_line(
     out: &mut Vec<u8>,
     event: &str,
-    extra: &LineFields<'_>,
+    class: ActivityClass,
+    index: usize,
+    tail: &LineTail,
     clashes: Clashes,
 ) -> Result<(), LineError> {
     let start = out.len();
-    let result = write_line_inner(out, event, extra, clashes);
+    let result = write_line_inner(out, event, class, index, tail, clashes);
     if result.is_err() {
         out.truncate(start);
     }
@@ -76,7 +106,9 @@ pub fn write_line(
 fn write_line_inner(
     out: &mut Vec<u8>,
     event: &str,
-    extra: &LineFields<'_>,
+    class: ActivityClass,
+    index: usize,
+    tail: &LineTail,
     clashes: Clashes,
 ) -> Result<(), LineError> {
     let body = event.trim().strip_suffix('}').unwrap_or(event);
@@ -95,19 +127,13 @@ fn write_line_inner(
     if !is_empty_object {
         out.push(b',');
     }
-    let encode =
-        |out: &mut Vec<u8>, v: Option<&str>| serde_json::to_writer(out, &v).map_err(|_| LineError::Encode);
-    out.extend_from_slice(b"\"activityClass\":");
-    encode(out, Some(extra.class.as_str()))?;
-    out.extend_from_slice(b",\"clusterId\":");
-    encode(out, extra.cluster_id)?;
-    out.extend_from_slice(b",\"instanceId\":");
-    encode(out, extra.instance_id)?;
-    out.extend_from_slice(b",\"eventId\":");
-    encode(out, Some(extra.event_id))?;
-    out.extend_from_slice(b",\"dasVersion\":");
-    encode(out, extra.das_version)?;
-    out.extend_from_slice(b"}\n");
+    // Class names are plain ASCII (a test holds them to it): no escaping.
+    out.extend_from_slice(b"\"activityClass\":\"");
+    out.extend_from_slice(class.as_str().as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(&tail.ids);
+    out.extend_from_slice(itoa::Buffer::new().format(index).as_bytes());
+    out.extend_from_slice(&tail.end);
     Ok(())
 }
 
@@ -310,15 +336,9 @@ mod tests {
     use super::*;
 
     fn line_with(event: &str, clashes: Clashes) -> Result<String, LineError> {
-        let extra = LineFields {
-            class: ActivityClass::Ddl,
-            cluster_id: Some("cluster-A"),
-            instance_id: None,
-            event_id: "7-0-3",
-            das_version: Some("1.1"),
-        };
+        let tail = LineTail::new(Some("cluster-A"), None, "7-0", Some("1.1"));
         let mut out = b"previous\n".to_vec();
-        let result = write_line(&mut out, event, &extra, clashes);
+        let result = write_line(&mut out, event, ActivityClass::Ddl, 3, &tail, clashes);
         let text = String::from_utf8(out).unwrap();
         let line = text.strip_prefix("previous\n").unwrap().to_string();
         result.map(|()| line)
@@ -326,6 +346,38 @@ mod tests {
 
     fn line(event: &str) -> String {
         line_with(event, Clashes::None).unwrap()
+    }
+
+    /// The tail is encoded once a record; each line must still read as if its fields had been
+    /// encoded on their own: ids with every kind of escape, every class, indexes of any width.
+    #[test]
+    fn encodes_the_added_fields_as_serde_json_does_for_each_line() {
+        let prefixes = ["49590-0", "quote\"back\\slash", "\u{1}\n\t\u{7f}é\u{2028}", ""];
+        for prefix in prefixes {
+            for (cluster, instance, version) in [
+                (Some("cluster-\"X\""), Some("db-\\"), None),
+                (None, None, Some("1.1")),
+            ] {
+                let tail = LineTail::new(cluster, instance, prefix, version);
+                for class in ActivityClass::ALL {
+                    for index in [0, 7, 10, 12_345] {
+                        let mut out = Vec::new();
+                        write_line(&mut out, r#"{"a":1}"#, class, index, &tail, Clashes::None).unwrap();
+                        // Each field encoded on its own by serde_json, in the lines' order.
+                        let json = |v: Option<&str>| serde_json::to_string(&v).unwrap();
+                        let expected = format!(
+                            "{{\"a\":1,\"activityClass\":{},\"clusterId\":{},\"instanceId\":{},\"eventId\":{},\"dasVersion\":{}}}\n",
+                            json(Some(class.as_str())),
+                            json(cluster),
+                            json(instance),
+                            json(Some(&format!("{prefix}-{index}"))),
+                            json(version),
+                        );
+                        assert_eq!(String::from_utf8(out).unwrap(), expected);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
