@@ -145,7 +145,7 @@ impl Ours {
         for record in &event.records {
             let envelope = ingest::decode_record(record).unwrap();
             if let Outcome::Ok { data, .. } = self.record(record, &envelope) {
-                out += base64_simd::STANDARD.encode_to_string(&data).len();
+                out += SIMD.encode_to_string(&data).len();
             }
         }
         out
@@ -327,8 +327,8 @@ impl Floor {
             plaintext.truncate(start + n);
         }
 
-        // Inflate, sized from the gzip trailer. (libdeflate would be 1.4-1.7x faster here, but
-        // its safe binding cannot say where a member ends, which a correct reader must know:
+        // Inflate, sized from the gzip trailer. (libdeflate would be faster, but its safe
+        // binding cannot say where a member ends, which a correct reader must know:
         // src/decode/inflate.rs.)
         let size = u32::from_le_bytes(plaintext[plaintext.len() - 4..].try_into().unwrap());
         let mut json = Vec::with_capacity(size as usize);

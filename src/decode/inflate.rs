@@ -1,9 +1,9 @@
 //! Bounded gunzip of a decrypted DAS payload.
 //!
 //! flate2 (zlib-rs) reads every member and tells where each ends. libdeflate inflates these
-//! few-KB payloads 1.4-1.7x faster, but its safe binding (libdeflater) cannot say where a member
-//! ends, so bytes after the member would go unnoticed: its `inflate` fuzz target found that at
-//! once (BENCHMARKS.md).
+//! few-KB payloads faster, but its safe binding (libdeflater) cannot say where a member ends,
+//! so bytes after the member would go unnoticed: the `inflate` fuzz target found that at once
+//! (BENCHMARKS.md).
 
 // The bufread decoder reads the slice in place; the read one would copy it through a zeroed
 // 32 KiB buffer for every record.

@@ -15,6 +15,7 @@
 
 use crate::classify::ActivityClass;
 use crate::limits::MAX_JSON_DEPTH;
+use crate::output::push_json;
 use std::collections::HashSet;
 
 /// The keys every output line adds, in the order they are written.
@@ -48,10 +49,7 @@ impl LineTail {
         event_id_prefix: &str,
         das_version: Option<&str>,
     ) -> Self {
-        // serde_json writing a string or null into a Vec cannot fail.
-        let encode = |out: &mut Vec<u8>, v: Option<&str>| {
-            let _ = serde_json::to_writer(out, &v);
-        };
+        let encode = |out: &mut Vec<u8>, v: Option<&str>| push_json(out, &v);
         let mut ids = b",\"clusterId\":".to_vec();
         encode(&mut ids, cluster_id);
         ids.extend_from_slice(b",\"instanceId\":");

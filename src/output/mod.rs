@@ -12,6 +12,7 @@ pub mod response;
 use crate::classify::ActivityClass;
 use crate::error::RecordError;
 pub use partition::PartitionKeys;
+use serde::Serialize;
 
 /// What happened to the events of one record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,6 +109,12 @@ impl Outcome {
             _ => None,
         }
     }
+}
+
+/// Appends `value` as JSON, escaped exactly as serde_json escapes it (serde_json writes it);
+/// writing a string, `null` or a number into a Vec cannot fail.
+pub(crate) fn push_json(out: &mut Vec<u8>, value: &impl Serialize) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 #[cfg(test)]

@@ -6,12 +6,11 @@
 //! input order, with the exact result spellings `Ok`, `Dropped`, `ProcessingFailed`. Entries
 //! that are not Ok carry `"data":""` and empty partition keys.
 
-use super::{Outcome, PartitionKeys, RecordResult};
+use super::{Outcome, PartitionKeys, RecordResult, push_json};
 use crate::ingest::FirehoseEvent;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
-use std::convert::Infallible;
 use std::io::{self, Write};
 
 /// The response to one invocation.
@@ -44,75 +43,34 @@ impl FirehoseResponse {
 }
 
 impl FirehoseResponse {
-    /// The response as compact JSON: what serde_json writes for it, byte for byte, without its
-    /// escape scan over base64 (which never needs escaping) and in one allocation of the exact
-    /// size ([`envelope_len`] plus [`entry_len`] of each entry).
-    pub fn to_json(&self) -> Vec<u8> {
-        let len = envelope_len(self.records.len())
-            + self.records.iter().map(ResponseRecord::json_len).sum::<usize>();
-        let mut out = Vec::with_capacity(len);
-        let written: Result<(), Infallible> = self.write_entries(&mut out, |_| Ok(()));
-        match written {
-            Ok(()) => out,
-            Err(never) => match never {},
-        }
-    }
-
-    /// The same JSON written to `out` as it is made, through a buffer of about 64 KiB: no copy
-    /// of the whole response in memory (`dasp transform`).
+    /// The response as compact JSON, written to `out` through a buffer of about 64 KiB as it
+    /// is made (no copy of the whole response in memory): serde_json's bytes for it, without
+    /// its escape scan over base64, which never needs escaping (`dasp transform`).
     pub fn write_json<W: Write>(&self, mut out: W) -> io::Result<()> {
         const FLUSH_AT: usize = 1 << 16;
         let mut buffer = Vec::with_capacity(FLUSH_AT * 2);
-        self.write_entries(&mut buffer, |buffer| -> io::Result<()> {
-            if buffer.len() >= FLUSH_AT {
-                out.write_all(buffer)?;
-                buffer.clear();
-            }
-            Ok(())
-        })?;
-        out.write_all(&buffer)
-    }
-
-    /// Writes the response into `buffer`, calling `after_entry` after each entry.
-    fn write_entries<E>(
-        &self,
-        buffer: &mut Vec<u8>,
-        mut after_entry: impl FnMut(&mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<(), E> {
         buffer.extend_from_slice(br#"{"records":["#);
         for (index, record) in self.records.iter().enumerate() {
             if index > 0 {
                 buffer.push(b',');
             }
-            record.write_json(buffer);
-            after_entry(buffer)?;
+            record.write_json(&mut buffer);
+            if buffer.len() >= FLUSH_AT {
+                out.write_all(&buffer)?;
+                buffer.clear();
+            }
         }
         buffer.extend_from_slice(b"]}");
-        Ok(())
+        out.write_all(&buffer)
     }
-}
-
-/// `s` as a JSON string, escaped exactly as serde_json escapes it (it is serde_json that
-/// writes it).
-fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = s.serialize(&mut serde_json::Serializer::new(&mut *out));
 }
 
 impl ResponseRecord {
-    fn json_len(&self) -> usize {
-        r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
-            + json_string_len(&self.record_id)
-            + json_string_len(self.result.as_str())
-            + base64_len(self.data.len())
-            + self.partition_keys.as_ref().map_or(0, keys_len)
-    }
-
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"recordId":"#);
-        push_json_string(out, &self.record_id);
+        push_json(out, &&self.record_id);
         out.extend_from_slice(br#","result":"#);
-        push_json_string(out, self.result.as_str());
+        push_json(out, &self.result.as_str());
         out.extend_from_slice(br#","data":""#);
         base64_simd::STANDARD.encode_append(&self.data, out);
         out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
@@ -121,9 +79,9 @@ impl ResponseRecord {
                 if index > 0 {
                     out.push(b',');
                 }
-                push_json_string(out, name);
+                push_json(out, &name);
                 out.push(b':');
-                push_json_string(out, value);
+                push_json(out, &value);
             }
         }
         out.extend_from_slice(b"}}}");
@@ -330,17 +288,15 @@ mod tests {
             let mut written = Vec::new();
             record.write_json(&mut written);
             assert_eq!(written, serde_json::to_vec(record).unwrap());
-            assert_eq!(record.json_len(), written.len());
         }
-        let response = FirehoseResponse { records };
-        let want = serde_json::to_vec(&response).unwrap();
-        assert_eq!(response.to_json(), want);
-        assert_eq!(response.to_json().capacity(), want.len());
-        let mut streamed = Vec::new();
-        response.write_json(&mut streamed).unwrap();
-        assert_eq!(streamed, want);
-        let empty = FirehoseResponse { records: vec![] };
-        assert_eq!(empty.to_json(), serde_json::to_vec(&empty).unwrap());
+        // Past the flush size too: about 200 KiB of entries.
+        let many: Vec<ResponseRecord> = records.iter().cycle().take(records.len() * 20).cloned().collect();
+        for records in [records, many, vec![]] {
+            let response = FirehoseResponse { records };
+            let mut streamed = Vec::new();
+            response.write_json(&mut streamed).unwrap();
+            assert_eq!(streamed, serde_json::to_vec(&response).unwrap());
+        }
         for n in [0, 1, 2, outcomes.len()] {
             let records: Vec<ResponseRecord> = outcomes
                 .iter()
