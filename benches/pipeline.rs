@@ -47,7 +47,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::io::Read as _;
 use std::time::Instant;
 
 /// mimalloc: see Cargo.toml.
@@ -327,14 +326,19 @@ impl Floor {
             plaintext.truncate(start + n);
         }
 
-        // Inflate, sized from the gzip trailer. (libdeflate would be faster, but its safe
-        // binding cannot say where a member ends, which a correct reader must know:
-        // src/decode/inflate.rs.)
-        let size = u32::from_le_bytes(plaintext[plaintext.len() - 4..].try_into().unwrap());
+        // Inflate: the plain 10-byte header DAS writes, the deflate stream in one call into a
+        // buffer sized from the trailer, the trailer's CRC-32 and size checked. (libdeflate
+        // would be faster, but its safe binding cannot say where a member ends, which a
+        // correct reader must know: src/decode/inflate.rs.)
+        let (body, trailer) = plaintext[10..].split_at(plaintext.len() - 18);
+        let size = u32::from_le_bytes(trailer[4..].try_into().unwrap());
         let mut json = Vec::with_capacity(size as usize);
-        flate2::bufread::GzDecoder::new(&plaintext[..])
-            .read_to_end(&mut json)
+        let status = flate2::Decompress::new(false)
+            .decompress_vec(body, &mut json, flate2::FlushDecompress::Finish)
             .unwrap();
+        assert_eq!(status, flate2::Status::StreamEnd);
+        assert_eq!(trailer[..4], crc32fast::hash(&json).to_le_bytes());
+        assert_eq!(json.len(), size as usize);
 
         // The JSON scan and the lines.
         let payload: FloorPayload = serde_json::from_slice(&json).unwrap();
@@ -377,12 +381,8 @@ impl Floor {
 }
 
 /// The record's base64 text.
-fn data_of(record: &ingest::FirehoseRecord) -> &str {
-    record
-        .data
-        .as_ref()
-        .and_then(|d| d.as_str())
-        .expect("record data")
+fn data_of<'r>(record: &'r ingest::FirehoseRecord<'_>) -> &'r str {
+    record.data.as_deref().expect("record data")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +394,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let args = args();
-    let event: FirehoseEvent = serde_json::from_slice(&std::fs::read(&args.event).unwrap()).unwrap();
+    let bytes = std::fs::read(&args.event).unwrap();
+    let event: FirehoseEvent<'_> = serde_json::from_slice(&bytes).unwrap();
     let raw_keys = load_keys(&args.keys);
     let records = event.records.len();
     let resource_id = event

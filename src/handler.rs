@@ -85,7 +85,7 @@ impl Invocation {
 
 /// One record on its way into the per-record phase.
 struct Pending<'e> {
-    record: &'e FirehoseRecord,
+    record: &'e FirehoseRecord<'e>,
     /// Unique within the invocation ([`ingest::event_id_prefixes`]).
     event_id_prefix: String,
 }
@@ -121,7 +121,7 @@ impl<S: DataKeySource> Handler<S> {
     /// time.
     pub async fn handle(
         &self,
-        event: &FirehoseEvent,
+        event: &FirehoseEvent<'_>,
         now: DateTime<Utc>,
     ) -> Result<Invocation, InvocationError> {
         self.handle_within(event, now, None).await
@@ -131,7 +131,7 @@ impl<S: DataKeySource> Handler<S> {
     /// retries also stop `KMS_DEADLINE_RESERVE` before it.
     pub async fn handle_within(
         &self,
-        event: &FirehoseEvent,
+        event: &FirehoseEvent<'_>,
         now: DateTime<Utc>,
         remaining: Option<Duration>,
     ) -> Result<Invocation, InvocationError> {

@@ -5,6 +5,7 @@ use das_partitioner::handler::Handler;
 use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::KmsDataKeys;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
 
 /// mimalloc: see Cargo.toml.
 #[global_allocator]
@@ -48,17 +49,17 @@ async fn run() -> Result<(), Error> {
     let handler = Handler::new(config, KmsDataKeys::from_env().await);
     let handler = &handler;
 
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<FirehoseEvent>| async move {
+    // The event arrives as its JSON text, and the records' data borrows from it (no copy of
+    // each record's base64).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        let payload: FirehoseEvent<'_> = serde_json::from_str(event.payload.get())
+            .inspect_err(|e| tracing::error!(error = %e, "not a Firehose invocation event"))?;
         let now = chrono::Utc::now();
         // Time left before Lambda stops the invocation: KMS retries end before it.
         let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
         let remaining = u64::try_from(deadline_ms.saturating_sub(now.timestamp_millis())).unwrap_or(0);
         let invocation = handler
-            .handle_within(
-                &event.payload,
-                now,
-                Some(std::time::Duration::from_millis(remaining)),
-            )
+            .handle_within(&payload, now, Some(std::time::Duration::from_millis(remaining)))
             .await
             .inspect_err(|e| tracing::error!(error = %e, "invocation failed"))?;
         // One CloudWatch Embedded Metric Format line per invocation.
@@ -66,7 +67,7 @@ async fn run() -> Result<(), Error> {
         // The runtime serializes it straight into the request body: the same bytes as
         // `FirehoseResponse::write_json` (a unit test holds them equal), with no second pass
         // to validate a prebuilt string.
-        Ok::<_, Error>(invocation.into_response(&event.payload))
+        Ok::<_, Error>(invocation.into_response(&payload))
     }))
     .await
 }

@@ -165,11 +165,11 @@ pub fn replay_record_id(object_key: &str, line: usize) -> String {
 }
 
 /// The entry as the Firehose record it was.
-pub fn to_record(object_key: &str, failed: &FailedRecord) -> FirehoseRecord {
+pub fn to_record(object_key: &str, failed: &FailedRecord) -> FirehoseRecord<'static> {
     FirehoseRecord {
         record_id: replay_record_id(object_key, failed.line),
         approximate_arrival_timestamp: failed.arrival_timestamp.map(serde_json::Value::from),
-        data: Some(serde_json::Value::String(failed.raw_data.clone())),
+        data: Some(failed.raw_data.clone().into()),
         kinesis_record_metadata: None,
     }
 }
@@ -177,7 +177,7 @@ pub fn to_record(object_key: &str, failed: &FailedRecord) -> FirehoseRecord {
 /// The invocations replaying `records` of one object: consecutive records, each invocation at
 /// most [`REPLAY_BATCH_BASE64_BYTES`] of data (or one record), its invocationId derived from the
 /// object and its first line, so that a re-run lays out the same objects.
-pub fn invocations(object_key: &str, records: &[FailedRecord]) -> Vec<FirehoseEvent> {
+pub fn invocations(object_key: &str, records: &[FailedRecord]) -> Vec<FirehoseEvent<'static>> {
     let mut events = Vec::new();
     let mut current: Vec<FirehoseRecord> = Vec::new();
     let mut size = 0usize;
@@ -200,7 +200,11 @@ pub fn invocations(object_key: &str, records: &[FailedRecord]) -> Vec<FirehoseEv
 }
 
 /// One invocation of `records`, named after the object and the line it starts at.
-pub fn invocation(object_key: &str, first_line: usize, records: Vec<FirehoseRecord>) -> FirehoseEvent {
+pub fn invocation(
+    object_key: &str,
+    first_line: usize,
+    records: Vec<FirehoseRecord<'static>>,
+) -> FirehoseEvent<'static> {
     FirehoseEvent {
         invocation_id: Some(format!("{}-from-{first_line}", replay_record_id(object_key, 0))),
         delivery_stream_arn: None,

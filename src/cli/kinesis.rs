@@ -14,6 +14,7 @@ use crate::output::metrics::Metrics;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -175,8 +176,11 @@ pub fn firehose_event(
     region: &str,
     stream_arn: &str,
     records: &[KinesisRecord],
-) -> Result<FirehoseEvent, String> {
-    serde_json::from_value(invocation("dasp-tail", region, stream_arn, records)).map_err(|e| e.to_string())
+) -> Result<FirehoseEvent<'static>, String> {
+    let event = invocation("dasp-tail", region, stream_arn, records);
+    FirehoseEvent::deserialize(&event)
+        .map(FirehoseEvent::into_owned)
+        .map_err(|e| e.to_string())
 }
 
 /// A shard as ListShards describes it.

@@ -366,7 +366,7 @@ fn record_line(record_id: Option<&str>) -> Option<usize> {
 
 async fn run<S: DataKeySource>(
     handler: &Handler<S>,
-    event: &FirehoseEvent,
+    event: &FirehoseEvent<'_>,
     report: &mut Report,
 ) -> Result<Vec<Outcome>, ReplayError> {
     let invocation = handler
@@ -396,7 +396,7 @@ fn tally(report: &mut Report, outcome: &Outcome, object: &str, line: Option<usiz
 async fn write_layout(
     dest: &Location,
     s3: Option<&S3Store>,
-    event: &FirehoseEvent,
+    event: &FirehoseEvent<'_>,
     outcomes: &[Outcome],
     report: &mut Report,
 ) -> Result<(), ReplayError> {

@@ -64,7 +64,7 @@ pub fn objects(event: &FirehoseEvent, outcomes: &[Outcome], now: DateTime<Utc>) 
                     "errorCode": "Lambda.ProcessingFailedStatus",
                     "errorMessage": format!("The Lambda function marked the record ProcessingFailed ({})", error.label()),
                     "attemptEndingTimestamp": now.timestamp_millis(),
-                    "rawData": record.data.as_ref().and_then(|d| d.as_str()).unwrap_or_default(),
+                    "rawData": record.data.as_deref().unwrap_or_default(),
                     "lambdaArn": "arn:aws:lambda:local:000000000000:function:das-partitioner",
                 });
                 failed_lines.extend_from_slice(line.to_string().as_bytes());
@@ -98,7 +98,7 @@ fn invocation_digest(event: &FirehoseEvent) -> digest::Digest {
         Some(id) => ctx.update(id.as_bytes()),
         None => {
             for record in &event.records {
-                let data = record.data.as_ref().and_then(|d| d.as_str()).unwrap_or_default();
+                let data = record.data.as_deref().unwrap_or_default();
                 // Lengths first, so that no two different records hash alike by shifting bytes.
                 ctx.update(
                     &u64::try_from(record.record_id.len())
@@ -118,13 +118,15 @@ fn invocation_digest(event: &FirehoseEvent) -> digest::Digest {
 mod tests {
     use super::*;
     use crate::error::RecordError;
+    use serde::Deserialize;
 
-    fn event(invocation_id: Option<&str>, data: &str) -> FirehoseEvent {
-        serde_json::from_value(json!({
+    fn event(invocation_id: Option<&str>, data: &str) -> FirehoseEvent<'static> {
+        FirehoseEvent::deserialize(&json!({
             "invocationId": invocation_id,
             "records": [{"recordId": "r1", "data": data, "approximateArrivalTimestamp": 1767261733565i64}],
         }))
         .unwrap()
+        .into_owned()
     }
 
     fn names(event: &FirehoseEvent, now: DateTime<Utc>) -> Vec<PathBuf> {

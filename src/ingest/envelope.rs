@@ -157,10 +157,10 @@ pub struct Envelope {
 
 /// Base64-decodes one Firehose record's `data` and parses the envelope in it.
 pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError> {
-    let text = match &record.data {
-        Some(serde_json::Value::String(s)) if s.len() <= MAX_RECORD_DATA_BASE64 => s,
-        Some(serde_json::Value::String(_)) => return Err(EnvelopeError::FieldSize("data")),
-        _ => return Err(EnvelopeError::DataMissing),
+    let text = match record.data.as_deref() {
+        Some(s) if s.len() <= MAX_RECORD_DATA_BASE64 => s,
+        Some(_) => return Err(EnvelopeError::FieldSize("data")),
+        None => return Err(EnvelopeError::DataMissing),
     };
     let bytes = base64_simd::STANDARD
         .decode_to_vec(text.trim())

@@ -10,14 +10,18 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
 /// A Firehose transformation invocation. Only `records` (and each record's `recordId`) must
 /// have the right type; an optional field of the wrong type reads as absent.
+///
+/// Read from a slice or a `&str`, the records' data borrows from it (`'a`); built by hand or
+/// read from elsewhere, it is owned (`FirehoseEvent<'static>`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FirehoseEvent {
+pub struct FirehoseEvent<'a> {
     #[serde(default, deserialize_with = "lenient_string")]
     pub invocation_id: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
@@ -26,20 +30,23 @@ pub struct FirehoseEvent {
     pub source_kinesis_stream_arn: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub region: Option<String>,
-    pub records: Vec<FirehoseRecord>,
+    #[serde(borrow)]
+    pub records: Vec<FirehoseRecord<'a>>,
 }
 
 /// One record of the invocation. Only `recordId` is required: without it nothing can be answered.
 /// Every other field of the wrong type reads as absent, so it fails this record at most.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FirehoseRecord {
+pub struct FirehoseRecord<'a> {
     pub record_id: String,
     #[serde(default, deserialize_with = "lenient_scalar")]
     pub approximate_arrival_timestamp: Option<Value>,
-    /// Base64 of the Kinesis record; anything else fails this record alone.
-    #[serde(default, deserialize_with = "lenient_scalar")]
-    pub data: Option<Value>,
+    /// Base64 of the Kinesis record; anything else fails this record alone. Borrowed from the
+    /// event's text where the string has no escapes (so the largest part of an event is not
+    /// copied), owned otherwise.
+    #[serde(default, borrow, deserialize_with = "lenient_text")]
+    pub data: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_metadata")]
     pub kinesis_record_metadata: Option<KinesisMetadata>,
 }
@@ -128,6 +135,56 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
+/// A string, borrowed from the input where it can be; any other value reads as absent.
+fn lenient_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct TextVisitor;
+    impl<'de> Visitor<'de> for TextVisitor {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(TextVisitor)
+}
+
 /// `kinesisRecordMetadata`: an object is read field by field (leniently); any other value reads
 /// as absent.
 fn lenient_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KinesisMetadata>, D::Error> {
@@ -180,13 +237,33 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-impl FirehoseRecord {
+impl FirehoseEvent<'_> {
+    /// The same event owning all its data, independent of the text it was read from.
+    pub fn into_owned(self) -> FirehoseEvent<'static> {
+        FirehoseEvent {
+            invocation_id: self.invocation_id,
+            delivery_stream_arn: self.delivery_stream_arn,
+            source_kinesis_stream_arn: self.source_kinesis_stream_arn,
+            region: self.region,
+            records: self.records.into_iter().map(FirehoseRecord::into_owned).collect(),
+        }
+    }
+}
+
+impl FirehoseRecord<'_> {
+    /// The same record owning its data.
+    pub fn into_owned(self) -> FirehoseRecord<'static> {
+        FirehoseRecord {
+            record_id: self.record_id,
+            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
+            data: self.data.map(|d| Cow::Owned(d.into_owned())),
+            kinesis_record_metadata: self.kinesis_record_metadata,
+        }
+    }
+
     /// Bytes of record data received (the base64 text's decoded length, approximately).
     pub fn data_len(&self) -> usize {
-        match &self.data {
-            Some(Value::String(s)) => s.len() / 4 * 3,
-            _ => 0,
-        }
+        self.data.as_deref().map_or(0, |s| s.len() / 4 * 3)
     }
 
     /// The record's arrival time (milliseconds since the epoch in the event).
@@ -262,6 +339,19 @@ mod tests {
         assert_eq!(event.records.len(), 3);
         assert_eq!(event.records[0].event_id_prefix(), "42-0");
         assert_eq!(event.records[2].event_id_prefix(), "c");
+    }
+
+    /// The data borrows from the event's text; a JSON encoder that escapes `/` (valid JSON)
+    /// gets its text unescaped, owned.
+    #[test]
+    fn borrows_plain_data_and_unescapes_escaped_data() {
+        let text = r#"{"records":[{"recordId":"a","data":"ab/c+d=="},{"recordId":"b","data":"ab\/c+d=="}]}"#;
+        let event: FirehoseEvent<'_> = serde_json::from_str(text).unwrap();
+        assert!(matches!(event.records[0].data, Some(Cow::Borrowed("ab/c+d=="))));
+        assert!(matches!(&event.records[1].data, Some(Cow::Owned(s)) if s == "ab/c+d=="));
+        let owned = event.into_owned();
+        assert_eq!(owned.records[1].data.as_deref(), Some("ab/c+d=="));
+        assert_eq!(owned.records[0].data_len(), 6);
     }
 
     #[test]

@@ -122,18 +122,21 @@ pub fn truth() -> Vec<Truth> {
         .collect()
 }
 
-pub fn event(engine: &str) -> FirehoseEvent {
-    serde_json::from_slice(&std::fs::read(dir().join(format!("events/{engine}-1.json"))).unwrap()).unwrap()
+pub fn event(engine: &str) -> FirehoseEvent<'static> {
+    let bytes = std::fs::read(dir().join(format!("events/{engine}-1.json"))).unwrap();
+    serde_json::from_slice::<FirehoseEvent>(&bytes)
+        .unwrap()
+        .into_owned()
 }
 
 /// `ev` with each decodable record's KMS blob replaced by `blob_for(index, blob)`; the ESDK
 /// message is untouched, so a source that resolves the new blob to the old blob's key still
 /// decrypts it. Builds invocations with several data keys out of the one-key fixtures.
-pub fn rekey(ev: &FirehoseEvent, blob_for: impl Fn(usize, &[u8]) -> Vec<u8>) -> FirehoseEvent {
+pub fn rekey(ev: &FirehoseEvent, blob_for: impl Fn(usize, &[u8]) -> Vec<u8>) -> FirehoseEvent<'static> {
     let b64e = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut ev = ev.clone();
+    let mut ev = ev.clone().into_owned();
     for (index, record) in ev.records.iter_mut().enumerate() {
-        let Some(Value::String(data)) = &record.data else {
+        let Some(data) = record.data.as_deref() else {
             continue;
         };
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
@@ -147,7 +150,7 @@ pub fn rekey(ev: &FirehoseEvent, blob_for: impl Fn(usize, &[u8]) -> Vec<u8>) -> 
         };
         let blob = blob_for(index, &b64(key));
         envelope["key"] = Value::String(b64e(&blob));
-        record.data = Some(Value::String(b64e(&serde_json::to_vec(&envelope).unwrap())));
+        record.data = Some(b64e(&serde_json::to_vec(&envelope).unwrap()).into());
     }
     ev
 }
@@ -522,7 +525,7 @@ impl DataKeySource for SuffixKeys {
 }
 
 /// The first `n` records keep their blob, the others get `blob#suffix`.
-pub fn split_keys(ev: &FirehoseEvent, n: usize, suffix: &str) -> FirehoseEvent {
+pub fn split_keys(ev: &FirehoseEvent, n: usize, suffix: &str) -> FirehoseEvent<'static> {
     rekey(ev, |i, blob| {
         let mut blob = blob.to_vec();
         if i >= n {

@@ -100,7 +100,8 @@ struct Ran {
 }
 
 fn handle_with(event: &Value, config: Config) -> Ran {
-    let ev: FirehoseEvent = serde_json::from_str(&event.to_string()).unwrap();
+    let text = event.to_string();
+    let ev: FirehoseEvent = serde_json::from_str(&text).unwrap();
     let invocation = block_on(Handler::new(config, FixtureKeys::load()).handle(&ev, now())).unwrap();
     let response = response_of(&invocation, &ev);
     Ran { invocation, response }
@@ -475,7 +476,8 @@ fn long_strings_and_many_events_take_linear_time() {
     config.limits.response_budget_bytes = 64 * 1024 * 1024;
     let handler = Handler::new(config, FixtureKeys::load());
     let time = |ev: &Value, want_lines: usize| {
-        let parsed: FirehoseEvent = serde_json::from_str(&ev.to_string()).unwrap();
+        let text = ev.to_string();
+        let parsed: FirehoseEvent = serde_json::from_str(&text).unwrap();
         fastest(3, || {
             let inv = block_on(handler.handle(&parsed, now())).unwrap();
             assert_eq!(inv.metrics.events.events(), want_lines);

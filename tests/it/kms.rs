@@ -251,7 +251,7 @@ fn fixture_plaintext(blob: &[u8]) -> Vec<u8> {
 /// fixture's data key encrypted by the emulator under two fresh KMS keys (B under `b_context`
 /// when given: a key RDS did not make for this database).
 struct TwoKeys {
-    ev: FirehoseEvent,
+    ev: FirehoseEvent<'static>,
     engine: &'static str,
     split: usize,
     key_a: String,

@@ -122,12 +122,12 @@ async fn a_missing_resource_id_is_one_invocation_level_error() {
     assert!(err.to_string().contains("DASP_RESOURCE_ID"), "{err}");
 }
 
-fn bad_records(n: usize) -> FirehoseEvent {
+fn bad_records(n: usize) -> FirehoseEvent<'static> {
     let mut ev = event("postgresql");
     ev.records = (0..n)
         .map(|i| FirehoseRecord {
             record_id: format!("record-{i:08}"),
-            data: Some(serde_json::Value::String("not base64!".into())),
+            data: Some("not base64!".into()),
             ..FirehoseRecord::default()
         })
         .collect();

@@ -32,7 +32,7 @@ fn rss_kib() -> u64 {
 
 /// Invocation `n`: `scale` copies of one engine's fixture, each copy under a data key of its
 /// own (`blob#n-copy`, the same key to [`SuffixKeys`]), record ids made unique.
-fn invocation(n: usize, scale: usize) -> FirehoseEvent {
+fn invocation(n: usize, scale: usize) -> FirehoseEvent<'static> {
     let engines = ["postgresql", "mysql", "oracle", "sqlserver"];
     let base = event(engines[n % engines.len()]);
     let mut ev = FirehoseEvent {

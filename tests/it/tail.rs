@@ -63,7 +63,7 @@ fn kinesis_records(ev: &FirehoseEvent) -> Vec<(Vec<u8>, String)> {
         .iter()
         .filter_map(|r| {
             let data = base64::engine::general_purpose::STANDARD
-                .decode(r.data.as_ref()?.as_str()?)
+                .decode(r.data.as_deref()?)
                 .ok()?;
             let key = r
                 .kinesis_record_metadata
@@ -341,7 +341,7 @@ async fn tail_from_latest_prints_an_event_put_after_it_started_within_a_second()
         })
         .unwrap();
     let data = base64::engine::general_purpose::STANDARD
-        .decode(ev.records[index].data.as_ref().unwrap().as_str().unwrap())
+        .decode(ev.records[index].data.as_deref().unwrap())
         .unwrap();
     let put_at = Instant::now();
     put(&client, &name, &[(data, "k".to_string())]).await;
