@@ -226,7 +226,8 @@ struct FloorFields<'a> {
 }
 
 struct Floor {
-    keys: HashMap<Vec<u8>, Vec<u8>>,
+    /// The AES-GCM key of each data key, prepared once (as a key cache holds it).
+    keys: HashMap<Vec<u8>, LessSafeKey>,
 }
 
 fn open(key: &LessSafeKey, iv: &[u8], aad: &[u8], in_out: &mut [u8]) -> usize {
@@ -265,7 +266,7 @@ impl Floor {
             aad.extend_from_slice(v.as_bytes());
         }
         let edk = &header.encrypted_data_keys[0];
-        let wrap = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, wrapping).unwrap());
+        let wrap = wrapping;
         let mut data_key = edk.ciphertext.to_vec();
         let iv = &edk.provider_info[edk.provider_info.len() - 12..];
         let n = open(&wrap, iv, &aad, &mut data_key);
@@ -413,7 +414,17 @@ fn main() {
         resource_id,
         now: Utc::now(),
     };
-    let floor = Floor { keys: raw_keys };
+    let floor = Floor {
+        keys: raw_keys
+            .into_iter()
+            .map(|(blob, key)| {
+                (
+                    blob,
+                    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap()),
+                )
+            })
+            .collect(),
+    };
     let envelopes: Vec<Envelope> = event
         .records
         .iter()

@@ -15,10 +15,13 @@ pub const DAS_PROVIDER_ID: &[u8] = b"BC";
 /// Key name DAS uses for its raw AES keyring.
 pub const DAS_KEY_NAME: &[u8] = b"DataKey";
 
-/// A raw AES wrapping key (for DAS: the 32-byte plaintext of the KMS data key).
-/// Zeroized on drop; `Debug` never prints it.
+/// A raw AES wrapping key (for DAS: the 32-byte plaintext of the KMS data key), with its
+/// AES-GCM key schedule prepared once: a cached data key unwraps every record's data key
+/// without expanding the key again. Zeroized on drop (aws-lc cleanses the schedule's memory
+/// when it frees it); `Debug` never prints it.
 pub struct WrappingKey {
     bytes: Zeroizing<Vec<u8>>,
+    aead: LessSafeKey,
 }
 
 impl WrappingKey {
@@ -28,8 +31,12 @@ impl WrappingKey {
             bytes.zeroize();
             return Err(EsdkError::Invalid("wrapping key length"));
         }
+        let bytes = Zeroizing::new(bytes);
+        let aead = UnboundKey::new(algorithm(bytes.len()), &bytes)
+            .map_err(|_| EsdkError::Invalid("wrapping key length"))?;
         Ok(WrappingKey {
-            bytes: Zeroizing::new(bytes),
+            bytes,
+            aead: LessSafeKey::new(aead),
         })
     }
 
@@ -38,13 +45,13 @@ impl WrappingKey {
     pub fn ct_eq(&self, bytes: &[u8]) -> bool {
         aws_lc_rs::constant_time::verify_slices_are_equal(&self.bytes, bytes).is_ok()
     }
+}
 
-    fn algorithm(&self) -> &'static aead::Algorithm {
-        match self.bytes.len() {
-            16 => &aead::AES_128_GCM,
-            24 => &aead::AES_192_GCM,
-            _ => &aead::AES_256_GCM,
-        }
+fn algorithm(key_len: usize) -> &'static aead::Algorithm {
+    match key_len {
+        16 => &aead::AES_128_GCM,
+        24 => &aead::AES_192_GCM,
+        _ => &aead::AES_256_GCM,
     }
 }
 
@@ -118,8 +125,7 @@ impl<'k> RawAesKeyring<'k> {
         if ciphertext.len() != data_key_len + TAG_LEN {
             return None;
         }
-        let key = UnboundKey::new(self.wrapping_key.algorithm(), &self.wrapping_key.bytes).ok()?;
-        let key = LessSafeKey::new(key);
+        let key = &self.wrapping_key.aead;
         let nonce = Nonce::try_assume_unique_for_key(iv).ok()?;
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         let len = key

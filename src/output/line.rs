@@ -15,7 +15,7 @@
 
 use crate::classify::ActivityClass;
 use crate::limits::MAX_JSON_DEPTH;
-use crate::output::push_json;
+use crate::output::push_json_str;
 use std::collections::HashSet;
 
 /// The keys every output line adds, in the order they are written.
@@ -49,7 +49,10 @@ impl LineTail {
         event_id_prefix: &str,
         das_version: Option<&str>,
     ) -> Self {
-        let encode = |out: &mut Vec<u8>, v: Option<&str>| push_json(out, &v);
+        let encode = |out: &mut Vec<u8>, v: Option<&str>| match v {
+            Some(v) => push_json_str(out, v),
+            None => out.extend_from_slice(b"null"),
+        };
         let mut ids = b",\"clusterId\":".to_vec();
         encode(&mut ids, cluster_id);
         ids.extend_from_slice(b",\"instanceId\":");

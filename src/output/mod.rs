@@ -12,7 +12,6 @@ pub mod response;
 use crate::classify::ActivityClass;
 use crate::error::RecordError;
 pub use partition::PartitionKeys;
-use serde::Serialize;
 
 /// What happened to the events of one record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,15 +110,39 @@ impl Outcome {
     }
 }
 
-/// Appends `value` as JSON, escaped exactly as serde_json escapes it (serde_json writes it);
-/// writing a string, `null` or a number into a Vec cannot fail.
-pub(crate) fn push_json(out: &mut Vec<u8>, value: &impl Serialize) {
-    let _ = serde_json::to_writer(out, value);
+/// Whether serde_json escapes this byte in a string: `"`, `\` and the control characters.
+pub(crate) fn escaped_in_json(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Appends `s` as a JSON string, exactly as serde_json writes it: copied between quotes when
+/// no byte needs escaping (ids, keys and classes, almost always), else written by serde_json
+/// (into a Vec, which cannot fail).
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(escaped_in_json) {
+        let _ = serde_json::to_writer(out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_every_string_exactly_as_serde_json_does() {
+        let mut texts: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
+        texts.extend(["", "plain-id_1.2", "é\u{2028}😀", "\u{7f}"].map(String::from));
+        for text in texts {
+            let mut ours = Vec::new();
+            push_json_str(&mut ours, &text);
+            assert_eq!(ours, serde_json::to_vec(&text).unwrap(), "{text:?}");
+            assert_eq!(response::json_string_len(&text), ours.len(), "{text:?}");
+        }
+    }
 
     #[test]
     fn single_class_is_none_for_no_events_or_several_classes() {

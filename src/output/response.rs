@@ -6,7 +6,7 @@
 //! input order, with the exact result spellings `Ok`, `Dropped`, `ProcessingFailed`. Entries
 //! that are not Ok carry `"data":""` and empty partition keys.
 
-use super::{Outcome, PartitionKeys, RecordResult, push_json};
+use super::{Outcome, PartitionKeys, RecordResult, escaped_in_json, push_json_str};
 use crate::ingest::FirehoseEvent;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
@@ -68,9 +68,9 @@ impl FirehoseResponse {
 impl ResponseRecord {
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"recordId":"#);
-        push_json(out, &&self.record_id);
+        push_json_str(out, &self.record_id);
         out.extend_from_slice(br#","result":"#);
-        push_json(out, &self.result.as_str());
+        push_json_str(out, self.result.as_str());
         out.extend_from_slice(br#","data":""#);
         base64_simd::STANDARD.encode_append(&self.data, out);
         out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
@@ -79,9 +79,9 @@ impl ResponseRecord {
                 if index > 0 {
                     out.push(b',');
                 }
-                push_json(out, &name);
+                push_json_str(out, name);
                 out.push(b':');
-                push_json(out, &value);
+                push_json_str(out, value);
             }
         }
         out.extend_from_slice(b"}}}");
@@ -151,6 +151,9 @@ impl Serialize for Base64Text<'_> {
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
 /// everything else its UTF-8 length.
 pub fn json_string_len(s: &str) -> usize {
+    if !s.bytes().any(escaped_in_json) {
+        return s.len() + 2;
+    }
     2 + s
         .bytes()
         .map(|b| match b {
