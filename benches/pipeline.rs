@@ -266,10 +266,9 @@ impl Floor {
             aad.extend_from_slice(v.as_bytes());
         }
         let edk = &header.encrypted_data_keys[0];
-        let wrap = wrapping;
         let mut data_key = edk.ciphertext.to_vec();
         let iv = &edk.provider_info[edk.provider_info.len() - 12..];
-        let n = open(&wrap, iv, &aad, &mut data_key);
+        let n = open(wrapping, iv, &aad, &mut data_key);
         data_key.truncate(n);
 
         let suite = header.suite.id.to_be_bytes();
