@@ -24,6 +24,10 @@ pub const MAX_ENCRYPTED_DATA_KEYS: usize = 16;
 /// (`aws-crypto-public-key`) for signed suites; the count is checked before any pair is read.
 pub const MAX_ENCRYPTION_CONTEXT_PAIRS: usize = 16;
 
+/// Longest file name or comment in a gzip member header, before its terminating zero (DAS
+/// writes neither; flate2's streaming reader stops at the same length, and ours must agree).
+pub const MAX_GZIP_HEADER_TEXT_BYTES: usize = 65_535;
+
 /// Most events accepted in one decrypted DAS record.
 pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 

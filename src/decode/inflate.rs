@@ -14,6 +14,7 @@
 //! member ends, so bytes after it would go unnoticed: the fuzz target found that at once
 //! (BENCHMARKS.md).
 
+use crate::limits::MAX_GZIP_HEADER_TEXT_BYTES;
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// Why a payload did not inflate.
@@ -44,8 +45,6 @@ const FEXTRA: u8 = 1 << 2;
 const FNAME: u8 = 1 << 3;
 const FCOMMENT: u8 = 1 << 4;
 const FRESERVED: u8 = 0b1110_0000;
-/// Longest file name or comment read before its terminating zero (flate2's limit too).
-const MAX_HEADER_TEXT: usize = 65_535;
 /// The trailer: CRC-32 and size of the member's output, little-endian.
 const TRAILER: usize = 8;
 /// The output's first growth when the trailer's size was too small.
@@ -145,7 +144,7 @@ fn header_len(data: &[u8]) -> Result<usize, InflateError> {
         if flags & flag != 0 {
             let text = data.get(at..).unwrap_or_default();
             let zero = memchr::memchr(0, text).ok_or(InflateError::Corrupt)?;
-            if zero > MAX_HEADER_TEXT {
+            if zero > MAX_GZIP_HEADER_TEXT_BYTES {
                 return Err(InflateError::Corrupt);
             }
             at = at + zero + 1;
