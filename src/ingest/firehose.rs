@@ -78,29 +78,38 @@ enum Accept {
     Scalar,
 }
 
+/// What a lenient field read: a string, borrowed from the input where it can be, or a number.
+enum Lenient<'de> {
+    Text(Cow<'de, str>),
+    Number(Value),
+}
+
 /// Reads any JSON value, keeping strings (and numbers for [`Accept::Scalar`]); anything else is
 /// consumed without being materialised (depth costs no stack) and reads as `None`.
 struct LenientVisitor(Accept);
 
 impl<'de> Visitor<'de> for LenientVisitor {
-    type Value = Option<Value>;
+    type Value = Option<Lenient<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Lenient::Text(Cow::Borrowed(v))))
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Value::String(v.to_owned())))
+        Ok(Some(Lenient::Text(Cow::Owned(v.to_owned()))))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(Value::String(v)))
+        Ok(Some(Lenient::Text(Cow::Owned(v))))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+        Ok(self.number(Value::from(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+        Ok(self.number(Value::from(v)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(matches!(self.0, Accept::Scalar).then(|| Value::from(v)))
+        Ok(self.number(Value::from(v)))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Ok(None)
@@ -124,65 +133,32 @@ impl<'de> Visitor<'de> for LenientVisitor {
     }
 }
 
-fn lenient_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    d.deserialize_any(LenientVisitor(Accept::Scalar))
+impl LenientVisitor {
+    fn number<'de>(&self, v: Value) -> Option<Lenient<'de>> {
+        matches!(self.0, Accept::Scalar).then_some(Lenient::Number(v))
+    }
 }
 
+/// A string or a number, owned; anything else reads as absent.
+fn lenient_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(d.deserialize_any(LenientVisitor(Accept::Scalar))?
+        .map(|v| match v {
+            Lenient::Text(t) => Value::String(t.into_owned()),
+            Lenient::Number(n) => n,
+        }))
+}
+
+/// A string, owned; anything else reads as absent.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(lenient_text(d)?.map(Cow::into_owned))
+}
+
+/// A string, borrowed from the input where it can be; anything else reads as absent.
+fn lenient_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
     Ok(match d.deserialize_any(LenientVisitor(Accept::String))? {
-        Some(Value::String(s)) => Some(s),
+        Some(Lenient::Text(t)) => Some(t),
         _ => None,
     })
-}
-
-/// A string, borrowed from the input where it can be; any other value reads as absent.
-fn lenient_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    struct TextVisitor;
-    impl<'de> Visitor<'de> for TextVisitor {
-        type Value = Option<Cow<'de, str>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(v)))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(v.to_owned())))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(v)))
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-    }
-    d.deserialize_any(TextVisitor)
 }
 
 /// `kinesisRecordMetadata`: an object is read field by field (leniently); any other value reads

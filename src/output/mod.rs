@@ -111,7 +111,7 @@ impl Outcome {
 }
 
 /// Whether serde_json escapes this byte in a string: `"`, `\` and the control characters.
-pub(crate) fn escaped_in_json(b: u8) -> bool {
+fn escaped_in_json(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 

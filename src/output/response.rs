@@ -6,7 +6,7 @@
 //! input order, with the exact result spellings `Ok`, `Dropped`, `ProcessingFailed`. Entries
 //! that are not Ok carry `"data":""` and empty partition keys.
 
-use super::{Outcome, PartitionKeys, RecordResult, escaped_in_json, push_json_str};
+use super::{Outcome, PartitionKeys, RecordResult, push_json_str};
 use crate::ingest::FirehoseEvent;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
@@ -151,9 +151,6 @@ impl Serialize for Base64Text<'_> {
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
 /// everything else its UTF-8 length.
 pub fn json_string_len(s: &str) -> usize {
-    if !s.bytes().any(escaped_in_json) {
-        return s.len() + 2;
-    }
     2 + s
         .bytes()
         .map(|b| match b {
