@@ -230,9 +230,7 @@ impl<S: DataKeySource> Handler<S> {
                         outcome
                     })
                     .collect();
-                for (p, outcome) in records.iter().zip(produced) {
-                    outcomes.push(budget.admit(&p.record.record_id, outcome));
-                }
+                outcomes.extend(produced.into_iter().map(|outcome| budget.admit(outcome)));
             }
             outcomes
         });

@@ -205,10 +205,10 @@ fn lenient_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KinesisMet
     d.deserialize_any(MetadataVisitor)
 }
 
-fn scalar_text(v: &Value) -> Option<String> {
+fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
@@ -264,7 +264,12 @@ impl FirehoseRecord<'_> {
                 let sub = meta
                     .and_then(|m| m.subsequence_number.as_ref())
                     .and_then(scalar_text);
-                format!("{seq}-{}", sub.as_deref().unwrap_or("0"))
+                let sub = sub.as_deref().unwrap_or("0");
+                let mut prefix = String::with_capacity(seq.len() + 1 + sub.len());
+                prefix.push_str(&seq);
+                prefix.push('-');
+                prefix.push_str(sub);
+                prefix
             }
             None => self.record_id.clone(),
         }

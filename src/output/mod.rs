@@ -136,6 +136,9 @@ mod tests {
     fn writes_every_string_exactly_as_serde_json_does() {
         let mut texts: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
         texts.extend(["", "plain-id_1.2", "é\u{2028}😀", "\u{7f}"].map(String::from));
+        // Longer than the size count's 32-byte blocks, every byte escaped or not.
+        texts.extend((0u8..0x80).map(|b| (b as char).to_string().repeat(70)));
+        texts.push((0u8..0x80).map(char::from).cycle().take(1000).collect());
         for text in texts {
             let mut ours = Vec::new();
             push_json_str(&mut ours, &text);

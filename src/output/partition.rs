@@ -138,33 +138,60 @@ pub const KEY_NAMES: [&str; 6] = ["activity_class", "resource_id", "year", "mont
 /// value in `[A-Za-z0-9_-]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionKeys {
-    values: [String; 6],
+    activity_class: String,
+    resource_id: String,
+    /// Year, month, day and hour, written once: `YYYYMMDDHH` (the year wider only outside
+    /// 0..=9999, as `{:04}` writes it).
+    time: String,
 }
 
 impl PartitionKeys {
     /// Keys for `activity_class` (a class name or [`MIXED`]), the resource id and the hour of
     /// `time` (UTC).
     pub fn new(activity_class: &str, resource_id: &str, time: DateTime<Utc>) -> Self {
+        let mut text = String::with_capacity(10);
+        let year = time.year();
+        match u32::try_from(year) {
+            Ok(y) if y <= 9999 => push_digits(&mut text, y, 4),
+            _ => text.push_str(&format!("{year:04}")),
+        }
+        for part in [time.month(), time.day(), time.hour()] {
+            push_digits(&mut text, part, 2);
+        }
         PartitionKeys {
-            values: [
-                sanitize(activity_class),
-                sanitize(resource_id),
-                format!("{:04}", time.year()),
-                format!("{:02}", time.month()),
-                format!("{:02}", time.day()),
-                format!("{:02}", time.hour()),
-            ],
+            activity_class: sanitize(activity_class),
+            resource_id: sanitize(resource_id),
+            time: text,
         }
     }
 
     /// `(name, value)` pairs in [`KEY_NAMES`] order.
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        KEY_NAMES.into_iter().zip(self.values.iter().map(String::as_str))
+        let t = self.time.as_str();
+        let (year, rest) = t.split_at(t.len().saturating_sub(6));
+        let (month, rest) = rest.split_at(2);
+        let (day, hour) = rest.split_at(2);
+        let values = [
+            self.activity_class.as_str(),
+            self.resource_id.as_str(),
+            year,
+            month,
+            day,
+            hour,
+        ];
+        KEY_NAMES.into_iter().zip(values)
     }
 
     /// The value of one key.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded (`n` < 10^`width`).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        out.push(char::from_digit((n / 10u32.pow(place)) % 10, 10).unwrap_or('0'));
     }
 }
 
@@ -312,5 +339,29 @@ mod tests {
             serde_json::to_string(&keys).unwrap(),
             r#"{"activity_class":"AUTH_FAILURE","resource_id":"cluster-ABC","year":"2024","month":"02","day":"03","hour":"04"}"#
         );
+    }
+
+    #[test]
+    fn writes_the_time_keys_as_zero_padded_decimal_for_every_year() {
+        for year in [-10_000, -1, 0, 7, 99, 999, 1970, 2026, 9999, 10_000, 262_000] {
+            for (month, day, hour) in [(1, 1, 0), (2, 29, 9), (12, 31, 23), (10, 10, 10)] {
+                let Some(date) = chrono::NaiveDate::from_ymd_opt(year, month, day) else {
+                    continue;
+                };
+                let t = date.and_hms_opt(hour, 0, 0).unwrap().and_utc();
+                let keys = PartitionKeys::new("DDL", "db-X", t);
+                let time: Vec<&str> = keys.pairs().skip(2).map(|(_, v)| v).collect();
+                assert_eq!(
+                    time,
+                    [
+                        format!("{year:04}"),
+                        format!("{month:02}"),
+                        format!("{day:02}"),
+                        format!("{hour:02}")
+                    ],
+                    "{t}"
+                );
+            }
+        }
     }
 }

@@ -149,16 +149,25 @@ impl Serialize for Base64Text<'_> {
 
 /// Serialized length of a JSON string holding `s`, quotes included, as serde_json writes it:
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
-/// everything else its UTF-8 length.
+/// everything else its UTF-8 length. Counted per 32 bytes in a `u8` (at most 5 extra bytes
+/// each, 160 a block) with no branch, which the compiler vectorises: recordIds are long and
+/// every record's size is computed three times.
 pub fn json_string_len(s: &str) -> usize {
-    2 + s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
+    fn extra(b: u8) -> u8 {
+        let short = matches!(b, b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c);
+        u8::from(short) + 5 * u8::from((b < 0x20) & !short)
+    }
+    let mut blocks = s.as_bytes().chunks_exact(32);
+    let mut total = 2 + s.len();
+    for block in &mut blocks {
+        total += usize::from(block.iter().fold(0u8, |n, &b| n + extra(b)));
+    }
+    total
+        + blocks
+            .remainder()
+            .iter()
+            .map(|&b| usize::from(extra(b)))
+            .sum::<usize>()
 }
 
 /// Length of `n` bytes in padded base64.
