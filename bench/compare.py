@@ -9,6 +9,13 @@ interleaved run by run so that machine noise hits every build alike, one core
 (`RAYON_NUM_THREADS=1`), keys from the generator's file. Prints, per build and batch, the median
 wall-clock margin (T2 - T1) / records and the same for CPU time (user + system of the child),
 which is less disturbed by other load.
+
+    .venv/bin/python bench/compare.py --instructions --dasp BUILD_A,BUILD_B --batch ...
+
+counts instructions instead (valgrind's callgrind, one run per build and batch): the margin in
+instructions per record, the same on every run whatever else the machine does. It leaves out
+what instructions do not show (page faults, cache misses, and the crypto's SHA and AES
+instructions, which valgrind runs on its own fallback paths), so read it beside the times.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -36,16 +44,39 @@ def run_once(dasp: str, event: Path, keys: Path, env: dict) -> tuple[float, floa
     return wall, cpu
 
 
+def instructions_once(dasp: str, event: Path, keys: Path, env: dict) -> int:
+    """Instructions one `dasp transform` process executes, counted by valgrind's callgrind."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           dasp, "transform", "--event", str(event), "--data-keys", str(keys),
+                           "--out", os.devnull], env=env, check=True, capture_output=True, text=True)
+    match = re.search(r"Collected : ([0-9]+)", done.stderr)
+    if match is None:
+        raise SystemExit(f"no instruction count from valgrind for {dasp}:\n{done.stderr[-2000:]}")
+    return int(match.group(1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dasp", required=True, help="comma-separated dasp binaries")
     parser.add_argument("--batch", action="append", required=True, type=Path,
                         help="a make-bench batch folder (repeatable)")
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with valgrind's callgrind instead of timing")
     args = parser.parse_args(argv)
     builds = args.dasp.split(",")
     env = dict(os.environ, RAYON_NUM_THREADS="1", RUST_LOG="error",
                AWS_REGION=os.environ.get("AWS_REGION", "us-east-1"))
+    if args.instructions:
+        print("| batch | build | instructions a record at the margin |")
+        print("|---|---|---|")
+        for batch in args.batch:
+            records = len(json.loads((batch / "single.json").read_text())["records"])
+            for build in builds:
+                one, two = (instructions_once(build, batch / f"{which}.json", batch / "keys.json", env)
+                            for which in ("single", "doubled"))
+                print(f"| {batch.name} | {build} | {(two - one) / records:,.0f} |")
+        return 0
     print("| batch | build | margin, wall | margin, CPU |")
     print("|---|---|---|---|")
     for batch in args.batch:

@@ -9,7 +9,7 @@
 
 use crate::classify::{Engine, classify};
 use crate::config::Config;
-use crate::decode::{self, EventView};
+use crate::decode::{self, EventView, PayloadEvent};
 use crate::error::RecordError;
 use crate::esdk::{self, RawAesKeyring, WrappingKey};
 use crate::ingest::Envelope;
@@ -74,9 +74,11 @@ fn transform(
         meta.event_id_prefix,
         das_version,
     );
-    for (index, raw) in payload.events.iter().enumerate() {
-        let text = raw.get();
-        let event = EventView::parse(text).map_err(|_| RecordError::EventNotObject(index))?;
+    for (index, PayloadEvent { text, view }) in payload.events.into_iter().enumerate() {
+        let event = match view {
+            Some(view) => view,
+            None => EventView::parse(text).map_err(|_| RecordError::EventNotObject(index))?,
+        };
         if event.is_heartbeat() {
             stats.heartbeats += 1;
             continue;

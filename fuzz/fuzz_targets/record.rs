@@ -4,14 +4,16 @@
 //! first authentication tag. The first byte picks how the rest is used (a payload, the inside of
 //! an event list, or a gzip stream) and the envelope version.
 //!
-//! Checks: an Ok record's lines are JSON objects with the added fields, in event order, one per
-//! kept event, each keeping every field of its event (as serde_json reads the event), within
-//! the record's output budget; a failure has a stable label.
+//! Checks: the payload's one-pass read agrees with serde's wherever it reads one; an Ok
+//! record's lines are JSON objects with the added fields, in event order, one per kept event,
+//! each keeping every field of its event (as serde_json reads the event), within the record's
+//! output budget; a failure has a stable label.
 #![no_main]
 
 use chrono::{TimeZone, Utc};
 use das_partitioner::config::Config;
 use das_partitioner::decode::gunzip;
+use das_partitioner::decode::payload::one_pass_disagreement;
 use das_partitioner::esdk::WrappingKey;
 use das_partitioner::ingest::Envelope;
 use das_partitioner::output::Outcome;
@@ -57,6 +59,12 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => rest.to_vec(),
     };
+    // The payload's one-pass read: where it reads a payload, serde reads the same.
+    if let Ok(json) = gunzip(&compressed, MAX_INFLATED) {
+        if let Some(difference) = one_pass_disagreement(&json) {
+            panic!("the one-pass payload read disagrees with serde: {difference}");
+        }
+    }
     let envelope = Envelope {
         version: ENVELOPE_VERSIONS[usize::from(mode / 3) % ENVELOPE_VERSIONS.len()].map(str::to_string),
         message: seal(&compressed, &RECORD_KEY),

@@ -8,4 +8,4 @@ pub mod payload;
 
 pub use event::EventView;
 pub use inflate::{InflateError, gunzip};
-pub use payload::{Payload, PayloadError, parse_payload};
+pub use payload::{Payload, PayloadError, PayloadEvent, parse_payload};

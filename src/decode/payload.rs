@@ -4,9 +4,11 @@
 //!
 //! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
 
+use crate::decode::EventView;
 use crate::ingest::envelope::UTF8_BOM;
 use crate::limits::{MAX_EVENTS_PER_RECORD, MAX_PAYLOAD_ID_CHARS};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -46,18 +48,37 @@ struct RawPayload<'a> {
     events: Vec<&'a RawValue>,
 }
 
+/// One event of a payload: its exact JSON text and, when the payload was read in one pass, the
+/// fields read from it.
+#[derive(Debug)]
+pub struct PayloadEvent<'a> {
+    pub text: &'a str,
+    /// `None`: not read yet ([`EventView::parse`] the text).
+    pub view: Option<EventView<'a>>,
+}
+
 /// A decrypted DAS payload; events borrow their exact JSON text from the inflated bytes.
 #[derive(Debug)]
 pub struct Payload<'a> {
     pub cluster_id: Option<Cow<'a, str>>,
     pub instance_id: Option<Cow<'a, str>>,
-    pub events: Vec<&'a RawValue>,
+    pub events: Vec<PayloadEvent<'a>>,
 }
 
 /// Parses an inflated payload. A UTF-8 byte order mark before it is skipped.
+///
+/// Read in one pass ([`read_in_one_pass`]) when the payload is plain: each event's text and
+/// its fields at once, instead of the text first and the fields in a second scan of it. Any
+/// payload that pass does not take as it stands (a syntax error, an event that is no object,
+/// escapes in keys or ids, a repeated field, …) is read as before, with serde, which then
+/// decides: the outcome is the same either way, the unit tests and the `record` fuzz target
+/// hold the two equal.
 pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
     let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
-    let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| PayloadError::NotDasRecord)?;
+    let raw = match read_in_one_pass(json) {
+        Some(raw) => raw,
+        None => read_in_two_passes(json)?,
+    };
     if raw.ty.as_deref().is_some_and(|t| t != PAYLOAD_TYPE) {
         return Err(PayloadError::NotDasRecord);
     }
@@ -79,6 +100,194 @@ pub fn parse_payload(json: &[u8]) -> Result<Payload<'_>, PayloadError> {
     })
 }
 
+/// Where the one-pass read of `json` disagrees with serde's, if it does: `None` when the one
+/// pass leaves the payload to serde, or serde reads the same type, ids and event texts and each
+/// text reads as the same event (unit tests, the `record` fuzz target). Not on the records'
+/// path.
+pub fn one_pass_disagreement(json: &[u8]) -> Option<String> {
+    let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
+    let fast = read_in_one_pass(json)?;
+    let slow = match read_in_two_passes(json) {
+        Ok(slow) => slow,
+        Err(e) => return Some(format!("one pass read a payload serde rejects: {e}")),
+    };
+    fn ids<'a>(f: &Fields<'a>) -> [Option<Cow<'a, str>>; 3] {
+        [f.ty.clone(), f.cluster_id.clone(), f.instance_id.clone()]
+    }
+    fn texts<'a>(f: &Fields<'a>) -> Vec<&'a str> {
+        f.events.iter().map(|e| e.text).collect()
+    }
+    if ids(&fast) != ids(&slow) {
+        return Some(format!("fields {:?} against {:?}", ids(&fast), ids(&slow)));
+    }
+    if texts(&fast) != texts(&slow) {
+        return Some(format!(
+            "event texts {:?} against {:?}",
+            texts(&fast),
+            texts(&slow)
+        ));
+    }
+    fast.events.iter().find_map(|e| {
+        let view = EventView::parse(e.text).ok();
+        (e.view != view).then(|| format!("event {:?} read as {:?}, not {view:?}", e.text, e.view))
+    })
+}
+
+/// The payload's fields as read, before the checks.
+struct Fields<'a> {
+    ty: Option<Cow<'a, str>>,
+    cluster_id: Option<Cow<'a, str>>,
+    instance_id: Option<Cow<'a, str>>,
+    events: Vec<PayloadEvent<'a>>,
+}
+
+/// serde over the whole payload, the events kept as raw text, read later one by one.
+fn read_in_two_passes(json: &[u8]) -> Result<Fields<'_>, PayloadError> {
+    let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| PayloadError::NotDasRecord)?;
+    Ok(Fields {
+        ty: raw.ty,
+        cluster_id: raw.cluster_id,
+        instance_id: raw.instance_id,
+        events: raw
+            .events
+            .into_iter()
+            .map(|e| PayloadEvent {
+                text: e.get(),
+                view: None,
+            })
+            .collect(),
+    })
+}
+
+/// The payload's top-level object walked by hand, each member's value read by serde_json from
+/// where it starts (which also says where it ends), each event read as an [`EventView`] and
+/// its text taken from the bytes it spanned. `None` for anything but a plain payload: the
+/// caller then reads it with serde. Plain: one JSON object, keys and ids without escapes, no
+/// repeated known field, the event list an array of at most [`MAX_EVENTS_PER_RECORD`] objects
+/// that read as events, nothing after the object but whitespace.
+fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
+    let mut at = skip_ws(json, 0);
+    expect(json, &mut at, b'{')?;
+    let (mut ty, mut cluster_id, mut instance_id, mut events) = (None, None, None, None);
+    if peek(json, at) == Some(b'}') {
+        return None; // no event list: serde says why
+    }
+    loop {
+        let key: &str = read_value(json, &mut at)?;
+        expect(json, &mut at, b':')?;
+        match key {
+            "type" => set_once(&mut ty, read_value::<Option<&str>>(json, &mut at)?)?,
+            "clusterId" => set_once(&mut cluster_id, read_value::<Option<&str>>(json, &mut at)?)?,
+            "instanceId" => set_once(&mut instance_id, read_value::<Option<&str>>(json, &mut at)?)?,
+            "databaseActivityEventList" => set_once(&mut events, read_events(json, &mut at)?)?,
+            _ => {
+                read_value::<IgnoredAny>(json, &mut at)?;
+            }
+        }
+        match next_byte(json, &mut at)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    if skip_ws(json, at) != json.len() {
+        return None;
+    }
+    Some(Fields {
+        ty: ty.flatten().map(Cow::Borrowed),
+        cluster_id: cluster_id.flatten().map(Cow::Borrowed),
+        instance_id: instance_id.flatten().map(Cow::Borrowed),
+        events: events?,
+    })
+}
+
+/// The event list at `at`: an array of objects, each with its exact text.
+fn read_events<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<PayloadEvent<'a>>> {
+    *at = skip_ws(json, *at);
+    expect(json, at, b'[')?;
+    let mut events = Vec::new();
+    if expect(json, at, b']').is_some() {
+        return Some(events);
+    }
+    loop {
+        if events.len() == MAX_EVENTS_PER_RECORD {
+            return None;
+        }
+        let start = skip_ws(json, *at);
+        let view: EventView<'a> = read_value(json, at)?;
+        let text = std::str::from_utf8(json.get(start..*at)?).ok()?;
+        // serde reads an event's keys without refusing raw control characters, which the
+        // event's text read as JSON does refuse: leave any such byte to the two passes.
+        if has_control_byte(text.as_bytes()) {
+            return None;
+        }
+        events.push(PayloadEvent {
+            text,
+            view: Some(view),
+        });
+        match next_byte(json, at)? {
+            b',' => {}
+            b']' => return Some(events),
+            _ => return None,
+        }
+    }
+}
+
+/// True if `bytes` holds a byte below 0x20 (JSON whitespace included), counted per 32-byte
+/// block with no branch so that it vectorises.
+fn has_control_byte(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(32)
+        .any(|block| block.iter().fold(0u8, |n, &b| n | u8::from(b < 0x20)) != 0)
+}
+
+/// One JSON value of type `T` starting at `at` (after whitespace); moves `at` past it.
+fn read_value<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> {
+    let mut values = serde_json::Deserializer::from_slice(json.get(*at..)?).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    *at += values.byte_offset();
+    Some(value)
+}
+
+/// Sets a field seen for the first time; `None` (not plain) when it was already set.
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
+}
+
+/// The next byte that is not JSON whitespace at or after `at`, without moving.
+fn peek(json: &[u8], at: usize) -> Option<u8> {
+    json.get(skip_ws(json, at)).copied()
+}
+
+/// The next byte that is not JSON whitespace; moves `at` past it.
+fn next_byte(json: &[u8], at: &mut usize) -> Option<u8> {
+    let next = skip_ws(json, *at);
+    let b = *json.get(next)?;
+    *at = next + 1;
+    Some(b)
+}
+
+/// Moves `at` past whitespace and the byte `b`, or `None` if another byte comes first.
+fn expect(json: &[u8], at: &mut usize, b: u8) -> Option<()> {
+    let next = skip_ws(json, *at);
+    (json.get(next) == Some(&b)).then(|| *at = next + 1)
+}
+
+/// The index of the first byte at or after `at` that is not JSON whitespace.
+fn skip_ws(json: &[u8], at: usize) -> usize {
+    let rest = json.get(at..).unwrap_or_default();
+    at + rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,7 +298,7 @@ mod tests {
             "databaseActivityEventList":[{"type":"heartbeat"}, {"b": 1.50, "a":"x\u00e9"}]}"#;
         let p = parse_payload(json).unwrap();
         assert_eq!(p.cluster_id.as_deref(), Some(""));
-        assert_eq!(p.events[1].get(), r#"{"b": 1.50, "a":"x\u00e9"}"#);
+        assert_eq!(p.events[1].text, r#"{"b": 1.50, "a":"x\u00e9"}"#);
     }
 
     #[test]
@@ -121,5 +330,133 @@ mod tests {
     fn rejects_payload_of_another_type() {
         let json = br#"{"type":"Something","databaseActivityEventList":[]}"#;
         assert_eq!(parse_payload(json).unwrap_err(), PayloadError::NotDasRecord);
+    }
+
+    /// Payloads as DAS writes them and as other writers might (whitespace, member order,
+    /// unknown members of every type, null ids, an empty list).
+    const PLAIN: [&str; 6] = [
+        r#"{"type":"DatabaseActivityMonitoringRecord","clusterId":"cluster-A","instanceId":"db-A","databaseActivityEventList":[{"type":"record","class":"READ","command":"SELECT","commandText":"select 1","logTime":"2024-01-02 03:04:05.123456+00"},{"type":"heartbeat"}]}"#,
+        " \n{ \"databaseActivityEventList\" : [ {\"type\":\"record\",\"exitCode\":null,\"rowCount\":3,\"paramList\":[1,[2],{\"a\":\"b\\\"\"}]} , {} ] ,\t\"clusterId\" : null , \"type\" : \"DatabaseActivityMonitoringRecord\" } \r\n",
+        r#"{"x":{"y":[1,2,{"z":null}]},"type":"DatabaseActivityMonitoringRecord","n":-1.5e3,"t":true,"s":"\u00e9","instanceId":"db-B","databaseActivityEventList":[]}"#,
+        r#"{"databaseActivityEventList":[{"commandText":"a\nb\\c\u0000","errorMessage":"\ud800"}],"type":null}"#,
+        r#"{"type":"Other","databaseActivityEventList":[{"activityClass":"X","clusterId":"c"}]}"#,
+        r#"{"clusterId":"","instanceId":"","databaseActivityEventList":[{"type":"record"}]}"#,
+    ];
+
+    #[test]
+    fn reads_plain_payloads_in_one_pass_as_serde_does() {
+        for json in PLAIN {
+            let fast = read_in_one_pass(json.as_bytes());
+            assert!(fast.is_some(), "not read in one pass: {json}");
+            assert_eq!(one_pass_disagreement(json.as_bytes()), None, "{json}");
+        }
+    }
+
+    #[test]
+    fn leaves_to_serde_what_is_not_plain_and_decides_as_serde_does() {
+        let events = r#""databaseActivityEventList":[{"type":"record"}]"#;
+        let mut cases: Vec<(String, Result<usize, PayloadError>)> = vec![
+            (
+                format!(r#"{{"ty\u0070e":"Other",{events}}}"#),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (format!(r#"{{"clusterId":"c\u002d1",{events}}}"#), Ok(1)),
+            (
+                format!(r#"{{"type":null,"type":null,{events}}}"#),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (
+                format!(r#"{{{events},{events}}}"#),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (format!(r#"{{{events}}} x"#), Err(PayloadError::NotDasRecord)),
+            (format!(r#"{{{events},}}"#), Err(PayloadError::NotDasRecord)),
+            (
+                r#"{"databaseActivityEventList":[{"a":1},2,[3],"4",null]}"#.to_string(),
+                Ok(5),
+            ),
+            (
+                r#"{"databaseActivityEventList":[{"a":1},]}"#.to_string(),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (
+                r#"{"databaseActivityEventList":null}"#.to_string(),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (r#"{}"#.to_string(), Err(PayloadError::NotDasRecord)),
+            (
+                r#"["DatabaseActivityMonitoringRecord",null,null,[{}]]"#.to_string(),
+                Ok(1),
+            ),
+        ];
+        // A raw control character in an event's key (found by the `record` fuzz target), and
+        // whitespace inside an event: left to serde too.
+        cases.extend([
+            (
+                "{\"databaseActivityEventList\":[{\"trans\u{1}ctionId\":\"0\"}]}".to_string(),
+                Err(PayloadError::NotDasRecord),
+            ),
+            (
+                "{\"databaseActivityEventList\":[{\"a\tb\":1}]}".to_string(),
+                Err(PayloadError::NotDasRecord),
+            ),
+            ("{\"databaseActivityEventList\":[{\"a\":\n1}]}".to_string(), Ok(1)),
+        ]);
+        for (json, expected) in cases {
+            assert!(
+                read_in_one_pass(json.as_bytes()).is_none(),
+                "read in one pass: {json}"
+            );
+            assert_eq!(
+                parse_payload(json.as_bytes()).map(|p| p.events.len()),
+                expected,
+                "{json}"
+            );
+        }
+        let many = format!(
+            r#"{{"databaseActivityEventList":[{}]}}"#,
+            vec!["{}"; MAX_EVENTS_PER_RECORD + 1].join(",")
+        );
+        assert!(read_in_one_pass(many.as_bytes()).is_none());
+        assert_eq!(
+            parse_payload(many.as_bytes()).map(|_| ()),
+            Err(PayloadError::TooManyEvents)
+        );
+    }
+
+    /// Every cut, every deleted byte and every byte replaced by one that matters to JSON: the
+    /// one pass either leaves the payload to serde or reads exactly what serde reads.
+    #[test]
+    fn the_one_pass_read_agrees_with_serde_on_every_cut_and_edit() {
+        for json in PLAIN {
+            let json = json.as_bytes();
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for at in 0..json.len() {
+                variants.push(json[..at].to_vec());
+                let mut deleted = json.to_vec();
+                deleted.remove(at);
+                variants.push(deleted);
+                for b in *b"{}[],:\" \\0an\xff" {
+                    let mut edited = json.to_vec();
+                    edited[at] = b;
+                    variants.push(edited);
+                }
+            }
+            let mut read = 0;
+            for variant in &variants {
+                assert_eq!(
+                    one_pass_disagreement(variant),
+                    None,
+                    "{}",
+                    String::from_utf8_lossy(variant)
+                );
+                read += usize::from(read_in_one_pass(variant).is_some());
+            }
+            assert!(
+                read > json.len(),
+                "the one pass read only {read} of {} variants",
+                variants.len()
+            );
+        }
     }
 }
