@@ -31,6 +31,14 @@ pub const MAX_GZIP_HEADER_TEXT_BYTES: usize = 65_535;
 /// Most events accepted in one decrypted DAS record.
 pub const MAX_EVENTS_PER_RECORD: usize = 100_000;
 
+/// Largest inflated payload read in one pass (src/decode/payload.rs), and most events in it:
+/// the one pass holds every event's view (about 570 bytes each, plus copies of escaped
+/// strings) until the record's lines are written, where two passes hold one at a time. Larger
+/// payloads are read in two passes, so what a record holds stays bounded by these caps.
+pub const MAX_ONE_PASS_PAYLOAD_BYTES: usize = 1 << 20;
+/// See [`MAX_ONE_PASS_PAYLOAD_BYTES`].
+pub const MAX_ONE_PASS_EVENTS: usize = 1_000;
+
 /// Deepest JSON nesting accepted in one event, the event object itself counting as 1. DAS
 /// events nest three levels deep; readers of the output stop earlier than the JSON grammar does
 /// (serde_json at 128 levels by default, jq 1.6 at 256, Python at its recursion limit), so a

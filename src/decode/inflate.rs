@@ -6,10 +6,10 @@
 //! end of the input or the next member.
 //!
 //! Why not `MultiGzDecoder` itself: through `Read`, zlib-rs inflates a few-KB payload in
-//! output-sized steps and copies each step into a 32 KiB window it allocates, and flate2's CRC
-//! goes through zlib-rs's table-driven CRC-32. Here the deflate stream is inflated in one call
-//! into a buffer sized from the trailer (zlib-rs keeps no window when one call finishes the
-//! stream), zlib-rs says exactly where the stream ended, and the CRC is crc32fast's (carry-less
+//! output-sized steps, and flate2's CRC goes through zlib-rs's table-driven CRC-32. Here the
+//! deflate stream is inflated in one call into a buffer sized from the trailer (zlib-rs still
+//! copies the output into its window once; the inflater and its window are made once per
+//! thread), zlib-rs says exactly where the stream ended, and the CRC is crc32fast's (carry-less
 //! multiply). libdeflate would inflate faster still, but its safe binding cannot say where a
 //! member ends, so bytes after it would go unnoticed: the fuzz target found that at once
 //! (BENCHMARKS.md).
@@ -113,7 +113,7 @@ fn inflate_member(
         let before = inflater.total_in();
         let input = body.get(used..).unwrap_or_default();
         // Finish: the whole stream is in `input`, so zlib-rs inflates it in one call when the
-        // output fits, and keeps no window.
+        // output fits.
         let status = inflater.decompress_vec(input, out, FlushDecompress::Finish);
         let taken = usize::try_from(inflater.total_in() - before).unwrap_or(usize::MAX);
         used = used.saturating_add(taken);

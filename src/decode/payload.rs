@@ -6,7 +6,9 @@
 
 use crate::decode::EventView;
 use crate::ingest::envelope::UTF8_BOM;
-use crate::limits::{MAX_EVENTS_PER_RECORD, MAX_PAYLOAD_ID_CHARS};
+use crate::limits::{
+    MAX_EVENTS_PER_RECORD, MAX_ONE_PASS_EVENTS, MAX_ONE_PASS_PAYLOAD_BYTES, MAX_PAYLOAD_ID_CHARS,
+};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
@@ -163,9 +165,13 @@ fn read_in_two_passes(json: &[u8]) -> Result<Fields<'_>, PayloadError> {
 /// where it starts (which also says where it ends), each event read as an [`EventView`] and
 /// its text taken from the bytes it spanned. `None` for anything but a plain payload: the
 /// caller then reads it with serde. Plain: one JSON object, keys and ids without escapes, no
-/// repeated known field, the event list an array of at most [`MAX_EVENTS_PER_RECORD`] objects
-/// that read as events, nothing after the object but whitespace.
+/// repeated known field, the event list an array of at most [`MAX_ONE_PASS_EVENTS`] objects
+/// that read as events and hold no control byte, nothing after the object but whitespace, at
+/// most [`MAX_ONE_PASS_PAYLOAD_BYTES`] in all.
 fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
+    if json.len() > MAX_ONE_PASS_PAYLOAD_BYTES {
+        return None;
+    }
     let mut at = skip_ws(json, 0);
     expect(json, &mut at, b'{')?;
     let (mut ty, mut cluster_id, mut instance_id, mut events) = (None, None, None, None);
@@ -210,7 +216,7 @@ fn read_events<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<PayloadEvent<'a
         return Some(events);
     }
     loop {
-        if events.len() == MAX_EVENTS_PER_RECORD {
+        if events.len() == MAX_ONE_PASS_EVENTS {
             return None;
         }
         let start = skip_ws(json, *at);
@@ -418,6 +424,21 @@ mod tests {
             vec!["{}"; MAX_EVENTS_PER_RECORD + 1].join(",")
         );
         assert!(read_in_one_pass(many.as_bytes()).is_none());
+        // Past the one pass's caps, two passes read what it would have held at once.
+        let over = |n: usize, filler: usize| {
+            format!(
+                r#"{{"x":"{}","databaseActivityEventList":[{}]}}"#,
+                "x".repeat(filler),
+                vec!["{}"; n].join(",")
+            )
+        };
+        assert!(read_in_one_pass(over(MAX_ONE_PASS_EVENTS, 0).as_bytes()).is_some());
+        assert!(read_in_one_pass(over(MAX_ONE_PASS_EVENTS + 1, 0).as_bytes()).is_none());
+        let big = over(1, MAX_ONE_PASS_PAYLOAD_BYTES);
+        assert!(read_in_one_pass(big.as_bytes()).is_none());
+        for json in [over(MAX_ONE_PASS_EVENTS + 1, 0), big] {
+            assert!(parse_payload(json.as_bytes()).is_ok());
+        }
         assert_eq!(
             parse_payload(many.as_bytes()).map(|_| ()),
             Err(PayloadError::TooManyEvents)
@@ -436,7 +457,7 @@ mod tests {
                 let mut deleted = json.to_vec();
                 deleted.remove(at);
                 variants.push(deleted);
-                for b in *b"{}[],:\" \\0an\xff" {
+                for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
                     let mut edited = json.to_vec();
                     edited[at] = b;
                     variants.push(edited);
