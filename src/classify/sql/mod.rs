@@ -795,8 +795,10 @@ mod tests {
             };
             let (small, large) = (time(20_000), time(200_000));
             let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+            // Linear is 10x, quadratic 100x; 40x leaves room for a loaded machine (21x was seen
+            // with three jobs on two cores).
             assert!(
-                ratio <= 20.0,
+                ratio <= 40.0,
                 "{want:?}: 10x input took {ratio:.1}x time ({small:?} → {large:?})"
             );
         }
