@@ -172,12 +172,10 @@ fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
     if json.len() > MAX_ONE_PASS_PAYLOAD_BYTES {
         return None;
     }
-    let mut at = skip_ws(json, 0);
+    let mut at = 0;
     expect(json, &mut at, b'{')?;
     let (mut ty, mut cluster_id, mut instance_id, mut events) = (None, None, None, None);
-    if peek(json, at) == Some(b'}') {
-        return None; // no event list: serde says why
-    }
+    // `{}` ends here too: its `}` is no key (serde then says the event list is missing).
     loop {
         let key: &str = read_value(json, &mut at)?;
         expect(json, &mut at, b':')?;
@@ -209,7 +207,6 @@ fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
 
 /// The event list at `at`: an array of objects, each with its exact text.
 fn read_events<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<PayloadEvent<'a>>> {
-    *at = skip_ws(json, *at);
     expect(json, at, b'[')?;
     let mut events = Vec::new();
     if expect(json, at, b']').is_some() {
@@ -264,11 +261,6 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
             Some(())
         }
     }
-}
-
-/// The next byte that is not JSON whitespace at or after `at`, without moving.
-fn peek(json: &[u8], at: usize) -> Option<u8> {
-    json.get(skip_ws(json, at)).copied()
 }
 
 /// The next byte that is not JSON whitespace; moves `at` past it.

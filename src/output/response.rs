@@ -151,7 +151,7 @@ impl Serialize for Base64Text<'_> {
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
 /// everything else its UTF-8 length. Counted per 32 bytes in a `u8` (at most 5 extra bytes
 /// each, 160 a block) with no branch, which the compiler vectorises: recordIds are long and
-/// every record's size is computed three times.
+/// every one is measured when the budget is set up.
 pub fn json_string_len(s: &str) -> usize {
     fn extra(b: u8) -> u8 {
         let short = matches!(b, b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c);
