@@ -13,7 +13,7 @@
 //! | 6 output | [`output`] | JSON lines, partition keys, response budget, response, metrics |
 //!
 //! [`record`] runs stages 3–6 on one record as a pure function; [`handler`] orchestrates an
-//! invocation (the one code path of the Lambda and `dasp transform`). [`limits`] holds every
+//! invocation (the one code path of the Lambda and `dasp transform`), on [`workers`]' threads. [`limits`] holds every
 //! cap, [`config`] the `DASP_*` settings, [`error`] the per-record errors with stable labels.
 //! [`cli`] is what only the `dasp` CLI needs. Everything but [`keys::kms`] and the binaries is
 //! sans-IO ([`keys::retry`]'s policy is pure; its loop only waits on tokio timers).
@@ -30,3 +30,4 @@ pub mod keys;
 pub mod limits;
 pub mod output;
 pub mod record;
+pub mod workers;

@@ -1123,6 +1123,7 @@ fn main() -> ExitCode {
         return exit(run_install_assets(&assets.man_dir, &assets.completions_dir));
     }
     let cli = Cli::parse_from(args);
+    das_partitioner::workers::init_global_pool();
     // A person reads these lines: times and module paths only once they asked for detail.
     let detailed = cli.verbose > 0;
     let subscriber = tracing_subscriber::fmt()

@@ -172,13 +172,17 @@ fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
     if json.len() > MAX_ONE_PASS_PAYLOAD_BYTES {
         return None;
     }
+    // UTF-8 checked once for the whole payload, so that serde reads it as text: no check of its
+    // own for each string and each event's span (about a seventh of the instructions of a
+    // fifty-event record). Invalid UTF-8 is left to the two passes, which decide as before.
+    let json = std::str::from_utf8(json).ok()?;
     let mut at = 0;
-    expect(json, &mut at, b'{')?;
+    expect(json.as_bytes(), &mut at, b'{')?;
     let (mut ty, mut cluster_id, mut instance_id, mut events) = (None, None, None, None);
     // `{}` ends here too: its `}` is no key (serde then says the event list is missing).
     loop {
         let key: &str = read_value(json, &mut at)?;
-        expect(json, &mut at, b':')?;
+        expect(json.as_bytes(), &mut at, b':')?;
         match key {
             "type" => set_once(&mut ty, read_value::<Option<&str>>(json, &mut at)?)?,
             "clusterId" => set_once(&mut cluster_id, read_value::<Option<&str>>(json, &mut at)?)?,
@@ -188,13 +192,13 @@ fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
                 read_value::<IgnoredAny>(json, &mut at)?;
             }
         }
-        match next_byte(json, &mut at)? {
+        match next_byte(json.as_bytes(), &mut at)? {
             b',' => {}
             b'}' => break,
             _ => return None,
         }
     }
-    if skip_ws(json, at) != json.len() {
+    if skip_ws(json.as_bytes(), at) != json.len() {
         return None;
     }
     Some(Fields {
@@ -206,19 +210,20 @@ fn read_in_one_pass(json: &[u8]) -> Option<Fields<'_>> {
 }
 
 /// The event list at `at`: an array of objects, each with its exact text.
-fn read_events<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<PayloadEvent<'a>>> {
-    expect(json, at, b'[')?;
+fn read_events<'a>(json: &'a str, at: &mut usize) -> Option<Vec<PayloadEvent<'a>>> {
+    let bytes = json.as_bytes();
+    expect(bytes, at, b'[')?;
     let mut events = Vec::new();
-    if expect(json, at, b']').is_some() {
+    if expect(bytes, at, b']').is_some() {
         return Some(events);
     }
     loop {
         if events.len() == MAX_ONE_PASS_EVENTS {
             return None;
         }
-        let start = skip_ws(json, *at);
+        let start = skip_ws(bytes, *at);
         let view: EventView<'a> = read_value(json, at)?;
-        let text = std::str::from_utf8(json.get(start..*at)?).ok()?;
+        let text = json.get(start..*at)?;
         // serde reads an event's keys without refusing raw control characters, which the
         // event's text read as JSON does refuse: leave any such byte to the two passes.
         if has_control_byte(text.as_bytes()) {
@@ -228,7 +233,7 @@ fn read_events<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<PayloadEvent<'a
             text,
             view: Some(view),
         });
-        match next_byte(json, at)? {
+        match next_byte(bytes, at)? {
             b',' => {}
             b']' => return Some(events),
             _ => return None,
@@ -245,8 +250,8 @@ fn has_control_byte(bytes: &[u8]) -> bool {
 }
 
 /// One JSON value of type `T` starting at `at` (after whitespace); moves `at` past it.
-fn read_value<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> {
-    let mut values = serde_json::Deserializer::from_slice(json.get(*at..)?).into_iter::<T>();
+fn read_value<'a, T: Deserialize<'a>>(json: &'a str, at: &mut usize) -> Option<T> {
+    let mut values = serde_json::Deserializer::from_str(json.get(*at..)?).into_iter::<T>();
     let value = values.next()?.ok()?;
     *at += values.byte_offset();
     Some(value)
@@ -435,6 +440,31 @@ mod tests {
             parse_payload(many.as_bytes()).map(|_| ()),
             Err(PayloadError::TooManyEvents)
         );
+    }
+
+    #[test]
+    fn leaves_invalid_utf8_to_serde_which_decides_as_before() {
+        let cases: [(&[u8], Result<usize, PayloadError>); 3] = [
+            // serde skips an unknown member without reading its text as UTF-8 …
+            (
+                b"{\"x\":\"\xff\",\"databaseActivityEventList\":[{\"type\":\"record\"}]}",
+                Ok(1),
+            ),
+            // … but an event's text must be UTF-8, and so must the ids.
+            (
+                b"{\"databaseActivityEventList\":[{\"type\":\"rec\xc3\"}]}",
+                Err(PayloadError::NotDasRecord),
+            ),
+            (
+                b"{\"clusterId\":\"\xe2\x82\",\"databaseActivityEventList\":[]}",
+                Err(PayloadError::NotDasRecord),
+            ),
+        ];
+        for (json, expected) in cases {
+            let shown = String::from_utf8_lossy(json);
+            assert!(read_in_one_pass(json).is_none(), "read in one pass: {shown}");
+            assert_eq!(parse_payload(json).map(|p| p.events.len()), expected, "{shown}");
+        }
     }
 
     /// Every cut, every deleted byte and every byte replaced by one that matters to JSON: the

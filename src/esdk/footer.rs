@@ -10,6 +10,7 @@
 use super::EsdkError;
 use super::body::Body;
 use super::kdf::AuthenticatedKey;
+use super::point;
 use aws_lc_rs::signature;
 use base64::Engine as _;
 
@@ -44,7 +45,13 @@ pub fn verify<'b, 'a>(
                 .decode(encoded)
                 .map_err(|_| EsdkError::Invalid("aws-crypto-public-key (not base64)"))?;
             let signature = body.signature.ok_or(EsdkError::Signature)?;
-            signature::UnparsedPublicKey::new(algorithm, &public_key)
+            // A compressed P-384 key is decompressed here, faster than aws-lc does it; aws-lc
+            // still checks the point. Any other key goes to aws-lc as it came.
+            let uncompressed = point::decompress_p384(&public_key);
+            let public_key = uncompressed
+                .as_ref()
+                .map_or(public_key.as_slice(), |p| p.as_slice());
+            signature::UnparsedPublicKey::new(algorithm, public_key)
                 .verify(body.signed_bytes, signature)
                 .map_err(|_| EsdkError::Signature)?;
             Ok(Verified { body })

@@ -9,8 +9,8 @@
 //!
 //! One module per message region, in the order they are used: [`reader`] (bounded big-endian
 //! reads), [`suite`], [`header`] with its [`context`], [`keyring`] (the raw AES data key),
-//! [`kdf`] (content key, commitment, header authentication), [`footer`] (signature) and
-//! [`body`] (frames). Proof types enforce the order: [`kdf::DerivedKey::authenticate`] yields
+//! [`kdf`] (content key, commitment, header authentication), [`footer`] (signature, with the
+//! public key from [`point`]) and [`body`] (frames). Proof types enforce the order: [`kdf::DerivedKey::authenticate`] yields
 //! the [`kdf::AuthenticatedKey`] that [`footer::verify`] needs, and only the
 //! [`footer::Verified`] body it returns can be passed to [`body::decrypt`].
 
@@ -20,6 +20,7 @@ pub mod footer;
 pub mod header;
 pub mod kdf;
 pub mod keyring;
+pub mod point;
 pub mod reader;
 pub mod suite;
 

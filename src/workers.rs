@@ -1,0 +1,112 @@
+//! The worker threads of the per-record phase: rayon's pool, one thread per CPU, each held to
+//! its own CPU when the pool has every CPU the process may run on.
+//!
+//! Why pin: a worker woken while the other CPUs idle should start at once. On a virtual machine
+//! whose idle vCPU the host has descheduled, Linux does not wake a thread onto that vCPU
+//! (it counts as preempted, not idle): the thread waits behind the busy one until load
+//! balancing moves it, a millisecond or more. Measured here with a spin-only loop of 500 tasks
+//! of 8 µs: 4.3 ms on two threads after the pool idled 20 ms, the second thread's first task
+//! at about 2 ms; pinned, 2.3 ms and 0.1 ms (BENCHMARKS.md). A 1 MB batch of unsigned records
+//! is a few milliseconds of work, so unpinned it used one vCPU of a Lambda's two.
+//!
+//! A thread held to a CPU cannot move off it when something else runs there; rayon's work
+//! stealing then moves its work instead. Pinning applies only when the pool has as many threads
+//! as the CPUs the process may use (a Lambda's vCPUs): with fewer threads, as under a container
+//! quota, the threads stay free to go to whichever CPU is idle.
+
+/// The thread count rayon's global pool gets by default: `RAYON_NUM_THREADS` when set to a
+/// positive number, otherwise the CPUs available to the process.
+pub fn default_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// A pool builder of `threads` workers, each pinned to its own CPU when `threads` is two or
+/// more and equals the number of CPUs the process may run on (Linux only; elsewhere, or when
+/// the CPUs cannot be read, the workers are not pinned). A failed pin leaves that worker free.
+pub fn pool_builder(threads: usize) -> rayon::ThreadPoolBuilder {
+    let builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
+    match cpus_to_pin(threads) {
+        Some(cpus) => builder.start_handler(move |index| {
+            if let Some(&cpu) = cpus.get(index) {
+                pin_current_thread(cpu);
+            }
+        }),
+        None => builder,
+    }
+}
+
+/// Builds rayon's global pool with [`pool_builder`] and [`default_threads`]; call once, first
+/// thing. If the pool exists already, it stays as it is.
+pub fn init_global_pool() {
+    // An error means a pool exists already (a test harness, a second call): nothing to do.
+    let _ = pool_builder(default_threads()).build_global();
+}
+
+/// The CPUs the workers are pinned to, in worker order, when pinning applies.
+fn cpus_to_pin(threads: usize) -> Option<Vec<usize>> {
+    let cpus = allowed_cpus()?;
+    (threads >= 2 && threads == cpus.len()).then_some(cpus)
+}
+
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Option<Vec<usize>> {
+    use rustix::thread::{CpuSet, sched_getaffinity};
+    let set = sched_getaffinity(None).ok()?;
+    Some((0..CpuSet::MAX_CPU).filter(|&cpu| set.is_set(cpu)).collect())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allowed_cpus() -> Option<Vec<usize>> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn pin_current_thread(cpu: usize) {
+    use rustix::thread::{CpuSet, sched_setaffinity};
+    if cpu < CpuSet::MAX_CPU {
+        let mut set = CpuSet::new();
+        set.set(cpu);
+        // Unpinned is only slower: a refused pin changes nothing else.
+        let _ = sched_setaffinity(None, &set);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_current_thread(_cpu: usize) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_one_worker_to_each_cpu_when_the_pool_has_them_all() {
+        let cpus = allowed_cpus().unwrap();
+        if cpus.len() < 2 {
+            // One CPU: nothing to pin; the rule below still holds.
+            assert_eq!(cpus_to_pin(1), None);
+            return;
+        }
+        let pool = pool_builder(cpus.len()).build().unwrap();
+        // allowed_cpus reads the calling thread's CPUs: each worker's own.
+        let mut seen: Vec<Option<Vec<usize>>> = pool.broadcast(|_| allowed_cpus());
+        seen.sort();
+        let expected: Vec<Option<Vec<usize>>> = cpus.iter().map(|&cpu| Some(vec![cpu])).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn leaves_workers_free_when_the_pool_has_fewer_threads_than_cpus() {
+        let cpus = allowed_cpus().unwrap();
+        assert_eq!(cpus_to_pin(1), None);
+        if cpus.len() > 2 {
+            assert_eq!(cpus_to_pin(2), None);
+        }
+        assert_eq!(cpus_to_pin(cpus.len() + 1), None);
+        let pool = pool_builder(1).build().unwrap();
+        assert_eq!(pool.install(allowed_cpus), Some(cpus));
+    }
+}
