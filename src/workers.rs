@@ -4,10 +4,10 @@
 //! Why pin: a worker woken while the other CPUs idle should start at once. On a virtual machine
 //! whose idle vCPU the host has descheduled, Linux does not wake a thread onto that vCPU
 //! (it counts as preempted, not idle): the thread waits behind the busy one until load
-//! balancing moves it, a millisecond or more. Measured here with a spin-only loop of 500 tasks
-//! of 8 µs: 4.3 ms on two threads after the pool idled 20 ms, the second thread's first task
-//! at about 2 ms; pinned, 2.3 ms and 0.1 ms (BENCHMARKS.md). A 1 MB batch of unsigned records
-//! is a few milliseconds of work, so unpinned it used one vCPU of a Lambda's two.
+//! balancing moves it, a millisecond or more. A 1 MB batch of unsigned records is a few
+//! milliseconds of work, so unpinned it ran on one vCPU of two: on the development machine the
+//! per-record phase of such a batch went 1.23x faster on two threads than on one, pinned 1.76x
+//! (`cargo bench --bench pipeline -- … --unpinned`, BENCHMARKS.md).
 //!
 //! A thread held to a CPU cannot move off it when something else runs there; rayon's work
 //! stealing then moves its work instead. Pinning applies only when the pool has as many threads
