@@ -521,8 +521,13 @@ fn main() {
         100.0 * floor_us / ours_us
     );
     for (n, us) in &thread_us {
+        let pinned = if das_partitioner::workers::pins(*n) {
+            ", pinned"
+        } else {
+            ""
+        };
         println!(
-            "  per-record phase, {n} thread(s): {us:9.1} µs/record  speed-up {:.2}x",
+            "  per-record phase, {n} thread(s){pinned}: {us:9.1} µs/record  speed-up {:.2}x",
             base / us
         );
     }

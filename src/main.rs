@@ -21,7 +21,10 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::from(2);
     }
-    das_partitioner::workers::init_global_pool();
+    if let Err(e) = das_partitioner::workers::init_global_pool() {
+        eprintln!("das-partitioner: error: cannot start the worker threads: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

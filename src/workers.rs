@@ -40,10 +40,15 @@ pub fn pool_builder(threads: usize) -> rayon::ThreadPoolBuilder {
 }
 
 /// Builds rayon's global pool with [`pool_builder`] and [`default_threads`]; call once, first
-/// thing. If the pool exists already, it stays as it is.
-pub fn init_global_pool() {
-    // An error means a pool exists already (a test harness, a second call): nothing to do.
-    let _ = pool_builder(default_threads()).build_global();
+/// thing. An error (a pool exists already, or a thread could not be started) is the caller's
+/// to report.
+pub fn init_global_pool() -> Result<(), rayon::ThreadPoolBuildError> {
+    pool_builder(default_threads()).build_global()
+}
+
+/// True when a pool of `threads` from [`pool_builder`] has its workers pinned.
+pub fn pins(threads: usize) -> bool {
+    cpus_to_pin(threads).is_some()
 }
 
 /// The CPUs the workers are pinned to, in worker order, when pinning applies.

@@ -1123,7 +1123,10 @@ fn main() -> ExitCode {
         return exit(run_install_assets(&assets.man_dir, &assets.completions_dir));
     }
     let cli = Cli::parse_from(args);
-    das_partitioner::workers::init_global_pool();
+    if let Err(e) = das_partitioner::workers::init_global_pool() {
+        eprintln!("dasp: error: cannot start the worker threads: {e}");
+        return ExitCode::FAILURE;
+    }
     // A person reads these lines: times and module paths only once they asked for detail.
     let detailed = cli.verbose > 0;
     let subscriber = tracing_subscriber::fmt()
