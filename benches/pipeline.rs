@@ -314,11 +314,8 @@ impl Floor {
             let public_key = STANDARD.decode(encoded).unwrap();
             // The fastest decompression at hand is the crate's (fiat-crypto's field arithmetic,
             // about twice aws-lc's speed); aws-lc checks the point.
-            let uncompressed = esdk::point::decompress_p384(&public_key);
-            let public_key = uncompressed
-                .as_ref()
-                .map_or(public_key.as_slice(), |p| p.as_slice());
-            signature::UnparsedPublicKey::new(algorithm, public_key)
+            let public_key = esdk::point::verification_key(algorithm, &public_key);
+            signature::UnparsedPublicKey::new(algorithm, &public_key)
                 .verify(body.signed_bytes, body.signature.unwrap())
                 .unwrap();
         }

@@ -17,9 +17,6 @@ use base64::Engine as _;
 /// Encryption context key under which signed suites carry the public verification key.
 pub const PUBLIC_KEY_CONTEXT_KEY: &str = "aws-crypto-public-key";
 
-/// The suites signed with ECDSA P-384 (the others sign with P-256 or not at all).
-const P384_SUITES: [u16; 3] = [0x0346, 0x0378, 0x0578];
-
 /// A body whose signature has verified (or whose suite is unsigned). Only [`verify`] makes one.
 pub struct Verified<'b, 'a> {
     body: &'b Body<'a>,
@@ -48,16 +45,10 @@ pub fn verify<'b, 'a>(
                 .decode(encoded)
                 .map_err(|_| EsdkError::Invalid("aws-crypto-public-key (not base64)"))?;
             let signature = body.signature.ok_or(EsdkError::Signature)?;
-            // A compressed P-384 key is decompressed here, faster than aws-lc does it; aws-lc
-            // still checks the point. Any other key goes to aws-lc as it came.
-            let uncompressed = P384_SUITES
-                .contains(&header.suite.id)
-                .then(|| point::decompress_p384(&public_key))
-                .flatten();
-            let public_key = uncompressed
-                .as_ref()
-                .map_or(public_key.as_slice(), |p| p.as_slice());
-            signature::UnparsedPublicKey::new(algorithm, public_key)
+            // A compressed P-384 key is decompressed faster than aws-lc does it; aws-lc still
+            // checks the point.
+            let public_key = point::verification_key(algorithm, &public_key);
+            signature::UnparsedPublicKey::new(algorithm, &public_key)
                 .verify(body.signed_bytes, signature)
                 .map_err(|_| EsdkError::Signature)?;
             Ok(Verified { body })

@@ -14,6 +14,9 @@
 //! Sources: SEC 1 v2 §2.3.4 (octet string to point), FIPS 186-5 / SP 800-186 §3.2.1.4 (P-384's
 //! p and b).
 
+use std::borrow::Cow;
+
+use aws_lc_rs::signature::{ECDSA_P384_SHA384_ASN1, EcdsaVerificationAlgorithm};
 use fiat_crypto::p384_64::{
     fiat_p384_add, fiat_p384_from_bytes, fiat_p384_from_montgomery,
     fiat_p384_montgomery_domain_field_element as Fe, fiat_p384_mul,
@@ -87,6 +90,16 @@ pub fn decompress_p384(compressed: &[u8]) -> Option<[u8; UNCOMPRESSED_LEN]> {
     Some(out)
 }
 
+/// The public key as the signature check of `algorithm` should read it: a compressed P-384 key
+/// decompressed here, any other key (another curve, form or length, or one this does not
+/// decompress) as it came, for aws-lc to decide.
+pub fn verification_key<'k>(algorithm: &EcdsaVerificationAlgorithm, public_key: &'k [u8]) -> Cow<'k, [u8]> {
+    let uncompressed = (*algorithm == ECDSA_P384_SHA384_ASN1)
+        .then(|| decompress_p384(public_key))
+        .flatten();
+    uncompressed.map_or(Cow::Borrowed(public_key), |point| Cow::Owned(point.to_vec()))
+}
+
 /// rhs^((p+1)/4), the square root of rhs when it has one. (p+1)/4 in binary is 255 ones, a
 /// zero, 32 ones, 63 zeros, a one and 30 zeros; the chain builds runs of ones
 /// (x_n = rhs^(2^n − 1)) and shifts them into place.
@@ -115,9 +128,7 @@ fn to_field(be: &[u8; COORDINATE]) -> Fe {
     le.reverse();
     let mut words = [0u64; 6];
     fiat_p384_from_bytes(&mut words, &le);
-    let mut out = Fe([0; 6]);
-    fiat_p384_to_montgomery(&mut out, &Plain(words));
-    out
+    apply(|out| fiat_p384_to_montgomery(out, &Plain(words)))
 }
 
 fn to_plain(x: &Fe) -> Plain {
@@ -137,16 +148,19 @@ fn is_odd(x: &Fe) -> bool {
     to_plain(x).0[0] & 1 == 1
 }
 
-fn mul(a: &Fe, b: &Fe) -> Fe {
+/// A fresh element written by one of fiat's operations.
+fn apply(op: impl FnOnce(&mut Fe)) -> Fe {
     let mut out = Fe([0; 6]);
-    fiat_p384_mul(&mut out, a, b);
+    op(&mut out);
     out
 }
 
+fn mul(a: &Fe, b: &Fe) -> Fe {
+    apply(|out| fiat_p384_mul(out, a, b))
+}
+
 fn square(a: &Fe) -> Fe {
-    let mut out = Fe([0; 6]);
-    fiat_p384_square(&mut out, a);
-    out
+    apply(|out| fiat_p384_square(out, a))
 }
 
 fn square_n(a: &Fe, n: u32) -> Fe {
@@ -154,21 +168,15 @@ fn square_n(a: &Fe, n: u32) -> Fe {
 }
 
 fn add(a: &Fe, b: &Fe) -> Fe {
-    let mut out = Fe([0; 6]);
-    fiat_p384_add(&mut out, a, b);
-    out
+    apply(|out| fiat_p384_add(out, a, b))
 }
 
 fn sub(a: &Fe, b: &Fe) -> Fe {
-    let mut out = Fe([0; 6]);
-    fiat_p384_sub(&mut out, a, b);
-    out
+    apply(|out| fiat_p384_sub(out, a, b))
 }
 
 fn opp(a: &Fe) -> Fe {
-    let mut out = Fe([0; 6]);
-    fiat_p384_opp(&mut out, a);
-    out
+    apply(|out| fiat_p384_opp(out, a))
 }
 
 #[cfg(test)]
@@ -221,6 +229,24 @@ mod tests {
         }
         // A compressed P-256 point is 33 bytes.
         assert_eq!(decompress_p384(&compressed[..33]), None);
+    }
+
+    #[test]
+    fn decompresses_only_for_p384_signatures() {
+        use aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1;
+        let (compressed, uncompressed) = encodings(5);
+        assert_eq!(
+            verification_key(&ECDSA_P384_SHA384_ASN1, &compressed).as_ref(),
+            uncompressed.as_slice()
+        );
+        assert!(matches!(
+            verification_key(&ECDSA_P256_SHA256_ASN1, &compressed),
+            Cow::Borrowed(key) if key == compressed.as_slice()
+        ));
+        assert!(matches!(
+            verification_key(&ECDSA_P384_SHA384_ASN1, &uncompressed),
+            Cow::Borrowed(key) if key == uncompressed.as_slice()
+        ));
     }
 
     /// The uncompressed form of `point` by RustCrypto's p384, if it decodes.
