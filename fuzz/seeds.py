@@ -9,7 +9,9 @@ Writes fuzz/corpus/<target>/ (not committed; `make fuzz-smoke` rebuilds it):
 - sql_lexer: the SQL text of those events;
 - record: each record's events as a DAS payload (mode byte 0, version by engine) and as an
   event list (mode byte 1);
-- handler: the Firehose fixture invocations (one per engine) and the committed sample.
+- handler: the Firehose fixture invocations (one per engine) and the committed sample;
+- p384_point: compressed P-384 points of both parities (the generator and multiples of x
+  near the field's edges), x values without a point, x = p, and an uncompressed point.
 """
 
 import base64
@@ -30,7 +32,7 @@ def main() -> int:
     out = ROOT / "fuzz" / "corpus"
     seeds: dict[str, list[bytes]] = {t: [] for t in
                                      ("envelope", "esdk_message", "inflate", "event_classify",
-                                      "sql_lexer", "record", "handler")}
+                                      "sql_lexer", "record", "handler", "p384_point")}
 
     invocations = sorted((FIXTURES / "firehose" / "events").glob("*.json"))
     invocations += sorted((ROOT / "samples" / "events").glob("firehose-*.json"))
@@ -69,6 +71,8 @@ def main() -> int:
         seeds["record"].append(bytes([3 * version]) + payload.encode())
         seeds["record"].append(bytes([1 + 3 * version]) + ",".join(events).encode())
 
+    seeds["p384_point"] = p384_points()
+
     total = 0
     for target, items in seeds.items():
         directory = out / target
@@ -84,6 +88,30 @@ def main() -> int:
         total += count
     print(f"fuzz/seeds.py: {total} seeds in {out.relative_to(ROOT)}/ for {len(seeds)} targets")
     return 0
+
+
+# P-384 (FIPS 186-5 / SP 800-186 §3.2.1.4): y² = x³ − 3x + b over GF(p).
+P384_P = 2**384 - 2**128 - 2**96 + 2**32 - 1
+P384_B = int("b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875a"
+             "c656398d8a2ed19d2a85c8edd3ec2aef", 16)
+P384_GX = int("aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a38"
+              "5502f25dbf55296c3a545e3872760ab7", 16)
+
+
+def p384_points() -> list[bytes]:
+    """Compressed points and near misses for the p384_point target."""
+    def coordinate(n: int) -> bytes:
+        return n.to_bytes(48, "big")
+
+    seeds = []
+    for x in (P384_GX, 0, 1, 2, 3, P384_P - 1, P384_P - 2, P384_P, P384_P + 1, 2**384 - 1):
+        seeds += [bytes([prefix]) + coordinate(x) for prefix in (2, 3)]
+        if x < P384_P:
+            rhs = (x**3 - 3 * x + P384_B) % P384_P
+            y = pow(rhs, (P384_P + 1) // 4, P384_P)
+            if y * y % P384_P == rhs:
+                seeds.append(b"\x04" + coordinate(x) + coordinate(y))
+    return seeds
 
 
 if __name__ == "__main__":

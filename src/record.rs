@@ -18,9 +18,6 @@ use crate::output::partition::{EarliestTime, MIXED};
 use crate::output::{EventStats, Outcome, PartitionKeys};
 use chrono::{DateTime, Utc};
 
-/// Bytes a line adds to its event (the five added fields), to size the output once.
-const LINE_OVERHEAD_HINT: usize = 160;
-
 /// Per-record facts the pure transformation needs besides the envelope.
 #[derive(Clone, Debug)]
 pub struct RecordMeta<'a> {
@@ -59,21 +56,21 @@ fn transform(
     let payload = decode::parse_payload(&json)?;
     let das_version = envelope.version.as_deref();
 
-    // The lines are the events plus about a hundred bytes of added fields each: one allocation
-    // for the common case instead of a doubling series of copies.
-    let mut data = Vec::with_capacity(
-        json.len()
-            .saturating_add(payload.events.len().saturating_mul(LINE_OVERHEAD_HINT))
-            .min(meta.max_output_bytes.saturating_add(1)),
-    );
-    let mut stats = EventStats::default();
-    let mut earliest = EarliestTime::default();
     let tail = LineTail::new(
         payload.cluster_id.as_deref(),
         payload.instance_id.as_deref(),
         meta.event_id_prefix,
         das_version,
     );
+    // The lines are the events plus the added fields: one allocation instead of a doubling
+    // series of copies (a record's lines are tens of KB at fifty events).
+    let mut data = Vec::with_capacity(
+        json.len()
+            .saturating_add(payload.events.len().saturating_mul(tail.line_overhead()))
+            .min(meta.max_output_bytes.saturating_add(1)),
+    );
+    let mut stats = EventStats::default();
+    let mut earliest = EarliestTime::default();
     for (index, PayloadEvent { text, view }) in payload.events.into_iter().enumerate() {
         let event = match view {
             Some(view) => view,

@@ -1123,7 +1123,12 @@ fn main() -> ExitCode {
         return exit(run_install_assets(&assets.man_dir, &assets.completions_dir));
     }
     let cli = Cli::parse_from(args);
-    if let Err(e) = das_partitioner::workers::init_global_pool() {
+    // The worker threads, for the commands that transform records; the others start none.
+    let transforms = matches!(
+        cli.command,
+        Command::Transform { .. } | Command::Tail { .. } | Command::Replay { .. }
+    );
+    if transforms && let Err(e) = das_partitioner::workers::init_global_pool() {
         eprintln!("dasp: error: cannot start the worker threads: {e}");
         return ExitCode::FAILURE;
     }

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn dasp(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dasp"))
@@ -33,14 +32,9 @@ fn dasp_clean(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-/// A fresh, empty folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("dasp-cli-{}-{name}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder for one test, removed after it.
+fn scratch(name: &str) -> crate::Scratch {
+    crate::Scratch::new("cli", name)
 }
 
 fn stderr(out: &Output) -> String {
@@ -483,7 +477,8 @@ fn s3_layout_rerun_replaces_its_objects_instead_of_adding_copies() {
     // Without an invocationId the names derive from the records: still stable.
     let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(&event).unwrap()).unwrap();
     value.as_object_mut().unwrap().remove("invocationId");
-    let no_id = scratch("no-id").join("event.json");
+    let no_id_dir = scratch("no-id");
+    let no_id = no_id_dir.join("event.json");
     std::fs::write(&no_id, value.to_string()).unwrap();
     let layout = scratch("rerun-no-id");
     let run = || {

@@ -10,8 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn dasp_debug(args: &[&str]) -> String {
-    let home = std::env::temp_dir().join(format!("dasp-logs-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
+    let home = crate::Scratch::new("logs", "home");
     let out = Command::new(env!("CARGO_BIN_EXE_dasp"))
         .arg("-vv")
         .args(args)
@@ -25,8 +24,7 @@ fn dasp_debug(args: &[&str]) -> String {
 
 #[test]
 fn debug_logs_of_a_demo_run_hold_no_event_content_and_no_key_material() {
-    let dir = std::env::temp_dir().join(format!("dasp-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::Scratch::new("logs", "demo");
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new(format!("{root}/.venv/bin/python"))
         .arg(format!("{root}/samples/das_stream.py"))
@@ -143,7 +141,6 @@ fn debug_logs_of_a_demo_run_hold_no_event_content_and_no_key_material() {
             assert!(!logs.contains(&needle), "key material in the logs");
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

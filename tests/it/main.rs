@@ -44,3 +44,44 @@ mod replay;
 mod seal;
 mod soak;
 mod tail;
+
+/// A fresh, empty folder under the system's temporary folder for one test, removed with
+/// everything in it when the test is done with it (passed or failed).
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// `<tmp>/dasp-<kind>-<pid>-<name>-<n>`: unique within the test binary's run.
+    pub fn new(kind: &str, name: &str) -> Scratch {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("dasp-{kind}-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

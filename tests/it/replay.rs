@@ -11,15 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn scratch(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("dasp-replay-{}-{name}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder for one test, removed after it.
+fn scratch(name: &str) -> crate::Scratch {
+    crate::Scratch::new("replay", name)
 }
 
 /// `dasp` with a fresh HOME and only `env`, plus the process's AWS_* when `aws` is set.
@@ -35,7 +30,7 @@ fn dasp(args: &[&str], env: &[(&str, &str)], aws: bool) -> Output {
 
 /// A generated PostgreSQL batch: (folder, the one event file, keys.json, resource id).
 struct Batch {
-    dir: PathBuf,
+    dir: crate::Scratch,
     event: PathBuf,
     keys: PathBuf,
     resource_id: String,

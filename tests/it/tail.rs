@@ -16,7 +16,6 @@ use base64::Engine as _;
 use das_partitioner::ingest::FirehoseEvent;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -170,10 +169,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dasp-tail-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh, empty folder for one test, removed after it.
+fn scratch(name: &str) -> crate::Scratch {
+    crate::Scratch::new("tail", name)
 }
 
 /// Failed records are named by shard and sequence number with their label; nothing of an event.
@@ -454,7 +452,6 @@ async fn capture_then_transform_gives_the_ground_truth() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let captured: Value = serde_json::from_slice(&std::fs::read(&few).unwrap()).unwrap();
     assert_eq!(captured["records"].as_array().unwrap().len(), 5);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
