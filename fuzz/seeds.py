@@ -10,8 +10,8 @@ Writes fuzz/corpus/<target>/ (not committed; `make fuzz-smoke` rebuilds it):
 - record: each record's events as a DAS payload (mode byte 0, version by engine) and as an
   event list (mode byte 1);
 - handler: the Firehose fixture invocations (one per engine) and the committed sample;
-- p384_point: compressed P-384 points of both parities (the generator and multiples of x
-  near the field's edges), x values without a point, x = p, and an uncompressed point.
+- p384_point: both compressed forms of x = the generator's x, 0–3, p−2, p−1 (some with a
+  point, some without), p, p+1 and 2^384−1, and the uncompressed form of each point among them.
 """
 
 import base64

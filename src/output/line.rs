@@ -67,10 +67,11 @@ impl LineTail {
         LineTail { ids, end }
     }
 
-    /// Bytes a line adds to its event's text at most, for an index below a million: the comma,
-    /// the longest class field, the ids, the index and the end, less the event's closing brace
-    /// (the end writes it again). Sizing the lines with it keeps a record's output in one
-    /// allocation.
+    /// Bytes a line adds at most to an event copied as it is (no renamed key, no escaped line
+    /// separator: the common case), for an index below a million: the comma, the longest class
+    /// field, the ids, the index and the end, less the event's closing brace (the end writes it
+    /// again). A hint: sizing a record's lines with it keeps them in one allocation; a renamed
+    /// key or an escape adds a few bytes, at worst one more growth.
     pub fn line_overhead(&self) -> usize {
         const CLASS_FIELD: usize = ",\"activityClass\":\"AUTH_FAILURE\"".len();
         const INDEX_DIGITS: usize = 6;
