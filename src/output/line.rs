@@ -392,8 +392,8 @@ mod tests {
         }
     }
 
-    /// The hint that sizes a record's lines is an upper bound on what a line adds, for every
-    /// class and index below a million, and not far above it.
+    /// The hint that sizes a record's lines is exactly the most a line adds to an event copied
+    /// as it is, over every class and index below a million.
     #[test]
     fn line_overhead_bounds_what_a_line_adds_to_its_event() {
         let tail = LineTail::new(Some("cluster-\"X\""), Some("db-A"), "49590-0", Some("1.1"));
