@@ -2,7 +2,7 @@
 """`make bench`: das-partitioner against the Python reference (bench/reference.py) and against
 the hardware floor, on identical generated DAS batches, with ratios measured side by side.
 
-    .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K] [--suites 0178,0378]
+    .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K] [--e2e-runs K] [--suites 0178,0378]
         [--events 1,5,50] [--records 1=500,5=400,50=40] [--latency-ms 5] [--small]
 
 Batches: one Firehose event per (suite, events per record), from samples/das_stream.py with a
@@ -13,17 +13,23 @@ KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (
 for both implementations alike.
 
 1. Per record at the margin, per core, data keys cached: each configuration runs as a fresh
-   process on the batch (T1) and on the doubled batch (T2), K times, alternating; margin =
-   (median T2 - median T1) / records, so process start, imports and client set-up cancel.
+   process on the batch (T1) and on the doubled batch (T2), K times (default 21), alternating;
+   margin = (median T2 - median T1) / records, so process start, imports and client set-up
+   cancel. K is high because the reference's start varies: on the 2-vCPU development machine
+   its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
+   large as the batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and
+   268 us a record from one `make bench` to the next.
    Data keys come from the generator's keys.json on both sides (no KMS round trip in either
    run: an occasional ~40 ms stall of the stand-in swamped dasp's differences).
      py            the reference, --static-keys (keys resolved once each, as with a cache)
-     rust          `dasp transform --data-keys` with RAYON_NUM_THREADS=1 (one core), K >= 15
+     rust          `dasp transform --data-keys` with RAYON_NUM_THREADS=1 (one core), K >= 41
 2. The floor and the cores: `cargo bench --bench pipeline` (benches/pipeline.rs) on each batch:
    ours vs the floor's throughput, one thread, and the per-record phase on 1 and 2 threads.
 3. End to end, the ~1 MB batches as a whole process each, KMS at --latency-ms: the reference
    as the AWS samples run it (one KMS Decrypt per record) vs `dasp transform` on every core
-   (one Decrypt per distinct data key, concurrently); KMS calls counted by the stub.
+   (one Decrypt per distinct data key, concurrently), --e2e-runs times each (default 3: a run of
+   the reference with a KMS call per record takes up to half a minute); KMS calls counted by
+   the stub.
 
 Writes DIR/results.json and DIR/results.md and prints the tables. Needs target/release/dasp
 (`make bench` builds it).
@@ -226,7 +232,10 @@ def lambda_section(args, bootstrap: Path, latency_ms: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "out/bench", metavar="DIR")
-    parser.add_argument("--runs", type=int, default=7, metavar="K")
+    parser.add_argument("--runs", type=int, default=21, metavar="K",
+                        help="runs of each margin configuration (dasp: at least 41)")
+    parser.add_argument("--e2e-runs", type=int, default=3, metavar="K",
+                        help="runs of each end-to-end configuration")
     parser.add_argument("--suites", default="0178,0378")
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="events per record, comma list")
     parser.add_argument("--records", default="",
@@ -244,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.small:
         records.update({1: 50, 5: 20, 50: 10})
         args.runs = 1
+        args.e2e_runs = 1
         rounds = 1
     for item in filter(None, args.records.split(",")):
         k, v = item.split("=")
@@ -290,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 for config, (config_env, make_cmd) in plans.items():
                     # dasp's runs take tens of milliseconds: more of them steady its median.
-                    runs = args.runs if config == "py" or args.small else max(args.runs, 15)
+                    runs = args.runs if config == "py" or args.small else max(args.runs, 41)
                     print(f"bench: {label}: {config} x{runs}", file=sys.stderr)
                     row = measure(config, lambda ev, _b, f=make_cmd: f(ev), batch, n, runs,
                                   config_env)
@@ -309,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                                         str(batch / "single.json"), "--out", out_file]),
                 ):
                     times, calls = [], 0
-                    for _ in range(max(1, args.runs // 2)):
+                    for _ in range(max(1, args.e2e_runs)):
                         before = stub.calls()
                         seconds, _done = timed(cmd, config_env)
                         times.append(seconds)
@@ -365,7 +375,13 @@ def lambda_markdown(lam: dict) -> str:
 
 def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
     """The three tables: ratios first, the times they come from beside them."""
-    out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records):",
+    runs = {config: sorted({r["runs"] for r in rows if r["config"] == config})
+            for config in ("py", "rust")}
+    runs_text = ", ".join(f"{name} {'/'.join(map(str, runs[config]))} runs"
+                          for name, config in (("reference", "py"), ("dasp", "rust"))
+                          if runs[config])
+    out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records; "
+           f"{runs_text}):",
            "",
            "| suite | events/record | records (bytes) | Python reference | dasp | ratio | "
            "reference's own timing of the doubled batch, ratio |",
