@@ -377,7 +377,8 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
     """The three tables: ratios first, the times they come from beside them."""
     runs = {config: sorted({r["runs"] for r in rows if r["config"] == config})
             for config in ("py", "rust")}
-    runs_text = ", ".join(f"{name} {'/'.join(map(str, runs[config]))} runs"
+    runs_text = ", ".join(f"{name} {'/'.join(map(str, runs[config]))} "
+                          f"run{'s' if runs[config] != [1] else ''}"
                           for name, config in (("reference", "py"), ("dasp", "rust"))
                           if runs[config])
     out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records; "
