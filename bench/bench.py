@@ -18,7 +18,7 @@ for both implementations alike.
    cancel. K is high because the reference's start varies: on the 2-vCPU development machine
    its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
    large as the batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and
-   268 us a record from one `make bench` to the next.
+   268 us a record across six runs of `make bench`.
    Data keys come from the generator's keys.json on both sides (no KMS round trip in either
    run: an occasional ~40 ms stall of the stand-in swamped dasp's differences).
      py            the reference, --static-keys (keys resolved once each, as with a cache)
@@ -229,12 +229,20 @@ def lambda_section(args, bootstrap: Path, latency_ms: float) -> dict:
     return out
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of runs, at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "out/bench", metavar="DIR")
-    parser.add_argument("--runs", type=int, default=21, metavar="K",
+    parser.add_argument("--runs", type=positive, default=21, metavar="K",
                         help="runs of each margin configuration (dasp: at least 41)")
-    parser.add_argument("--e2e-runs", type=int, default=3, metavar="K",
+    parser.add_argument("--e2e-runs", type=positive, default=3, metavar="K",
                         help="runs of each end-to-end configuration")
     parser.add_argument("--suites", default="0178,0378")
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="events per record, comma list")
@@ -252,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = 9
     if args.small:
         records.update({1: 50, 5: 20, 50: 10})
+        # One run of each: --small checks that everything runs, not what it measures.
         args.runs = 1
         args.e2e_runs = 1
         rounds = 1
@@ -311,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr)
                 # End to end, the samples' way against ours, whole processes.
                 e2e = {"suite": f"0x{suite}", "events_per_record": events, "records": n,
-                       "batch_bytes": size, "latency_ms": args.latency_ms}
+                       "batch_bytes": size, "latency_ms": args.latency_ms,
+                       "runs": args.e2e_runs}
                 for config, config_env, cmd in (
                     ("py-kms-per-record", env, [PY, runner, "--event", str(batch / "single.json"),
                                                 "--out", out_file]),
@@ -319,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                                         str(batch / "single.json"), "--out", out_file]),
                 ):
                     times, calls = [], 0
-                    for _ in range(max(1, args.e2e_runs)):
+                    for _ in range(args.e2e_runs):
                         before = stub.calls()
                         seconds, _done = timed(cmd, config_env)
                         times.append(seconds)
@@ -411,8 +421,11 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
         out.append(f"| {f['suite']} | {f['events_per_record']} | {f['floor_us_per_record']:,.1f} | "
                    f"{f['ours_us_per_record']:,.1f} | **{f['fraction_of_floor']:.0%}** | "
                    f"{threads['1']:,.1f} → {threads['2']:,.1f} µs: **{speedup:.2f}x** |")
+    counts = sorted({e["runs"] for e in ends if "runs" in e})
+    e2e_runs = (f" (median of {'/'.join(map(str, counts))} run{'' if counts == [1] else 's'})"
+                if counts else "")
     out += ["", "End to end, whole process on the batch, KMS latency "
-            f"{ends[0]['latency_ms'] if ends else 0} ms a call:", "",
+            f"{ends[0]['latency_ms'] if ends else 0} ms a call{e2e_runs}:", "",
             "| suite | events/record | records (bytes) | reference, KMS per record (samples) | "
             "dasp, all cores | speed-up |", "|---|---|---|---|---|---|"]
     for e in ends:
