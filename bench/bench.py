@@ -383,14 +383,17 @@ def lambda_markdown(lam: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def runs_of(results: list[dict]) -> str:
+    """How many runs these results are medians of: `21 runs`, `1 run`, `1/21 runs`."""
+    counts = sorted({r["runs"] for r in results})
+    return f"{'/'.join(map(str, counts))} run{'' if counts == [1] else 's'}" if counts else ""
+
+
 def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
     """The three tables: ratios first, the times they come from beside them."""
-    runs = {config: sorted({r["runs"] for r in rows if r["config"] == config})
-            for config in ("py", "rust")}
-    runs_text = ", ".join(f"{name} {'/'.join(map(str, runs[config]))} "
-                          f"run{'s' if runs[config] != [1] else ''}"
-                          for name, config in (("reference", "py"), ("dasp", "rust"))
-                          if runs[config])
+    runs_text = ", ".join(f"{name} {runs_of(of)}" for name, of in (
+        ("reference", [r for r in rows if r["config"] == "py"]),
+        ("dasp", [r for r in rows if r["config"] == "rust"])) if of)
     out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records; "
            f"{runs_text}):",
            "",
@@ -421,11 +424,8 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
         out.append(f"| {f['suite']} | {f['events_per_record']} | {f['floor_us_per_record']:,.1f} | "
                    f"{f['ours_us_per_record']:,.1f} | **{f['fraction_of_floor']:.0%}** | "
                    f"{threads['1']:,.1f} → {threads['2']:,.1f} µs: **{speedup:.2f}x** |")
-    counts = sorted({e["runs"] for e in ends if "runs" in e})
-    e2e_runs = (f" (median of {'/'.join(map(str, counts))} run{'' if counts == [1] else 's'})"
-                if counts else "")
     out += ["", "End to end, whole process on the batch, KMS latency "
-            f"{ends[0]['latency_ms'] if ends else 0} ms a call{e2e_runs}:", "",
+            f"{ends[0]['latency_ms'] if ends else 0} ms a call (median of {runs_of(ends)}):", "",
             "| suite | events/record | records (bytes) | reference, KMS per record (samples) | "
             "dasp, all cores | speed-up |", "|---|---|---|---|---|---|"]
     for e in ends:
