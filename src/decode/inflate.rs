@@ -70,10 +70,7 @@ thread_local! {
 }
 
 fn gunzip_with(inflater: &mut Decompress, data: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
-    // Room for the likely output and zlib-rs's fast loop to its last symbol, within the cap's
-    // one byte over.
-    let room = size_hint(data, cap).saturating_add(FAST_LOOP_ROOM);
-    let mut out = Vec::with_capacity(room.min(cap.saturating_add(1)));
+    let mut out = Vec::with_capacity(first_capacity(data, cap));
     let mut rest = data;
     while !rest.is_empty() {
         let body = rest.get(header_len(rest)?..).ok_or(InflateError::Corrupt)?;
@@ -206,10 +203,11 @@ fn header_len(data: &[u8]) -> Result<usize, InflateError> {
     Ok(at)
 }
 
-/// The output's likely size: the last member's ISIZE trailer (the whole payload when it is one
-/// member, as DAS writes it), believed only as far as deflate can expand (at most 1,032 times)
-/// and the cap; a hint, never a limit.
-fn size_hint(data: &[u8], cap: usize) -> usize {
+/// The output's first allocation: its likely size, the last member's ISIZE trailer (the whole
+/// payload when it is one member, as DAS writes it), believed only as far as deflate can expand
+/// (at most 1,032 times), plus `FAST_LOOP_ROOM`, never past one byte over the cap (the most
+/// the output may hold); a hint, never a limit.
+fn first_capacity(data: &[u8], cap: usize) -> usize {
     let trailer = data
         .len()
         .checked_sub(4)
@@ -219,7 +217,8 @@ fn size_hint(data: &[u8], cap: usize) -> usize {
     usize::try_from(trailer)
         .unwrap_or(usize::MAX)
         .min(data.len().saturating_mul(1032))
-        .min(cap)
+        .saturating_add(FAST_LOOP_ROOM)
+        .min(cap.saturating_add(1))
 }
 
 #[cfg(test)]
