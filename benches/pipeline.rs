@@ -403,7 +403,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args = args();
     let bytes = std::fs::read(&args.event).unwrap();
-    let event: FirehoseEvent<'_> = serde_json::from_slice(&bytes).unwrap();
+    let event = FirehoseEvent::from_json(&bytes).unwrap();
     let raw_keys = load_keys(&args.keys);
     let records = event.records.len();
     let resource_id = event

@@ -56,7 +56,7 @@ async fn run() -> Result<(), Error> {
     // The event arrives as its JSON text, and the records' data borrows from it (no copy of
     // each record's base64).
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        let payload: FirehoseEvent<'_> = serde_json::from_str(event.payload.get())
+        let payload = FirehoseEvent::from_json(event.payload.get().as_bytes())
             .inspect_err(|e| tracing::error!(error = %e, "not a Firehose invocation event"))?;
         let now = chrono::Utc::now();
         // Time left before Lambda stops the invocation: KMS retries end before it.

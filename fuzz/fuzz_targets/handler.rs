@@ -2,7 +2,8 @@
 //! keys.json (the seeds are those invocations). Checks: one response record per input
 //! recordId, in order; the serialized response within Firehose's limit; every Ok record's data
 //! JSON lines with the added fields. An invocation-level error is allowed (it fails the whole
-//! batch, which Firehose retries), a panic never.
+//! batch, which Firehose retries), a panic never. The one-pass read of the invocation agrees
+//! with serde's wherever it takes it.
 #![no_main]
 
 use base64::Engine as _;
@@ -11,13 +12,17 @@ use das_partitioner::cli::data_keys::FileDataKeys;
 use das_partitioner::config::Config;
 use das_partitioner::handler::Handler;
 use das_partitioner::ingest::FirehoseEvent;
+use das_partitioner::ingest::firehose::one_pass_disagreement;
 use das_partitioner::limits::FIREHOSE_RESPONSE_LIMIT;
 use das_partitioner::output::RecordResult;
 use fuzz_support::{FIREHOSE_KEYS, block_on, check_lines};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = serde_json::from_slice::<FirehoseEvent>(data) else {
+    if let Some(difference) = one_pass_disagreement(data) {
+        panic!("the one-pass read of the invocation disagrees with serde's: {difference}");
+    }
+    let Ok(event) = FirehoseEvent::from_json(data) else {
         return;
     };
     let keys = FileDataKeys::from_json(FIREHOSE_KEYS.as_bytes()).unwrap();

@@ -562,7 +562,7 @@ async fn run_transform(args: &TransformArgs<'_>) -> Result<(), Failure> {
     let bytes = read_input(Some(args.event), "event file")?;
     // The records' data borrows from the file's bytes: the largest part of the event is not
     // copied.
-    let event: FirehoseEvent<'_> = serde_json::from_slice(&bytes).map_err(|e| {
+    let event = FirehoseEvent::from_json(&bytes).map_err(|e| {
         fail(
             2,
             format!("{} is not a Firehose invocation event: {e}", args.event.display()),

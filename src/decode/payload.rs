@@ -6,6 +6,7 @@
 
 use crate::decode::EventView;
 use crate::ingest::envelope::UTF8_BOM;
+use crate::ingest::scan::{expect, has_control_byte, next_byte, set_once, skip_ws};
 use crate::limits::{
     MAX_EVENTS_PER_RECORD, MAX_ONE_PASS_EVENTS, MAX_ONE_PASS_PAYLOAD_BYTES, MAX_PAYLOAD_ID_CHARS,
 };
@@ -248,54 +249,12 @@ fn read_events<'a>(json: &'a str, at: &mut usize) -> Option<Vec<PayloadEvent<'a>
     }
 }
 
-/// True if `bytes` holds a byte below 0x20 (JSON whitespace included), counted per 32-byte
-/// block with no branch so that it vectorises.
-fn has_control_byte(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(32)
-        .any(|block| block.iter().fold(0u8, |n, &b| n | u8::from(b < 0x20)) != 0)
-}
-
 /// One JSON value of type `T` starting at `at` (after whitespace); moves `at` past it.
 fn read_value<'a, T: Deserialize<'a>>(json: &'a str, at: &mut usize) -> Option<T> {
     let mut values = serde_json::Deserializer::from_str(json.get(*at..)?).into_iter::<T>();
     let value = values.next()?.ok()?;
     *at += values.byte_offset();
     Some(value)
-}
-
-/// Sets a field seen for the first time; `None` (not plain) when it was already set.
-fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
-    match slot {
-        Some(_) => None,
-        None => {
-            *slot = Some(value);
-            Some(())
-        }
-    }
-}
-
-/// The next byte that is not JSON whitespace; moves `at` past it.
-fn next_byte(json: &[u8], at: &mut usize) -> Option<u8> {
-    let next = skip_ws(json, *at);
-    let b = *json.get(next)?;
-    *at = next + 1;
-    Some(b)
-}
-
-/// Moves `at` past whitespace and the byte `b`, or `None` if another byte comes first.
-fn expect(json: &[u8], at: &mut usize, b: u8) -> Option<()> {
-    let next = skip_ws(json, *at);
-    (json.get(next) == Some(&b)).then(|| *at = next + 1)
-}
-
-/// The index of the first byte at or after `at` that is not JSON whitespace.
-fn skip_ws(json: &[u8], at: usize) -> usize {
-    let rest = json.get(at..).unwrap_or_default();
-    at + rest
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-        .count()
 }
 
 #[cfg(test)]
@@ -480,18 +439,7 @@ mod tests {
     fn the_one_pass_read_agrees_with_serde_on_every_cut_and_edit() {
         for json in PLAIN {
             let json = json.as_bytes();
-            let mut variants: Vec<Vec<u8>> = Vec::new();
-            for at in 0..json.len() {
-                variants.push(json[..at].to_vec());
-                let mut deleted = json.to_vec();
-                deleted.remove(at);
-                variants.push(deleted);
-                for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
-                    let mut edited = json.to_vec();
-                    edited[at] = b;
-                    variants.push(edited);
-                }
-            }
+            let variants = crate::ingest::scan::cuts_and_edits(json);
             let mut read = 0;
             for variant in &variants {
                 assert_eq!(

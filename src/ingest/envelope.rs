@@ -4,6 +4,7 @@
 //! Source: ../shared/design/das-records.md §1. Unknown fields are tolerated.
 
 use super::firehose::FirehoseRecord;
+use super::scan::{expect, expect_end, next_byte, plain_key, plain_str, read_value, set_once};
 use crate::limits::{
     MAX_DAS_VERSION_CHARS, MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES, MAX_RECORD_DATA_BASE64,
 };
@@ -175,7 +176,10 @@ pub fn parse_envelope(json: &[u8]) -> Result<Envelope, EnvelopeError> {
     if json.trim_ascii_start().first() != Some(&b'{') {
         return Err(EnvelopeError::NotJson);
     }
-    let raw: RawEnvelope<'_> = serde_json::from_slice(json).map_err(|_| EnvelopeError::NotJson)?;
+    let raw = match read_in_one_pass(json) {
+        Some(raw) => raw,
+        None => serde_json::from_slice(json).map_err(|_| EnvelopeError::NotJson)?,
+    };
     if required(&raw.ty, "type")? != ENVELOPE_TYPE {
         return Err(EnvelopeError::UnknownType);
     }
@@ -187,6 +191,69 @@ pub fn parse_envelope(json: &[u8]) -> Result<Envelope, EnvelopeError> {
         message: decode_field(events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?,
         key_blob: decode_field(key, "key", MAX_KMS_BLOB_BYTES)?,
     })
+}
+
+/// The envelope's object walked by hand, its four fields read as strings without escapes
+/// ([`plain_str`]: a SIMD search for the closing quote of the base64 ESDK message, instead of
+/// serde_json's scan a few bytes at a time). `None` for anything else (a syntax error, a field
+/// that is no plain string, a repeated field, …): the caller then reads the envelope with
+/// serde, which decides; the outcome is the same either way (unit tests, the `envelope` fuzz
+/// target).
+fn read_in_one_pass(json: &[u8]) -> Option<RawEnvelope<'_>> {
+    let mut at = 0;
+    expect(json, &mut at, b'{')?;
+    let mut raw = RawEnvelope {
+        ty: None,
+        version: None,
+        events: None,
+        key: None,
+    };
+    loop {
+        let key = plain_key(json, &mut at)?;
+        expect(json, &mut at, b':')?;
+        let slot = match key {
+            b"type" => &mut raw.ty,
+            b"version" => &mut raw.version,
+            b"databaseActivityEvents" => &mut raw.events,
+            b"key" => &mut raw.key,
+            _ => {
+                read_value::<IgnoredAny>(json, &mut at)?;
+                match next_byte(json, &mut at)? {
+                    b',' => continue,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        };
+        set_once(slot, Text::Str(Cow::Borrowed(plain_str(json, &mut at)?)))?;
+        match next_byte(json, &mut at)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    expect_end(json, at)?;
+    Some(raw)
+}
+
+/// Where the one-pass read of `json` disagrees with serde's, if it does: `None` when the one
+/// pass leaves the envelope to serde, or serde reads the same four fields (unit tests, the
+/// `envelope` fuzz target). Not on the records' path.
+pub fn one_pass_disagreement(json: &[u8]) -> Option<String> {
+    let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
+    let fast = read_in_one_pass(json)?;
+    let slow: RawEnvelope<'_> = match serde_json::from_slice(json) {
+        Ok(slow) => slow,
+        Err(e) => return Some(format!("one pass read an envelope serde rejects: {e}")),
+    };
+    let fields = |r: &RawEnvelope<'_>| {
+        [&r.ty, &r.version, &r.events, &r.key].map(|f| match f {
+            None => "absent".to_string(),
+            Some(Text::Other) => "other".to_string(),
+            Some(Text::Str(s)) => format!("{s:?}"),
+        })
+    };
+    (fields(&fast) != fields(&slow)).then(|| format!("{:?} against {:?}", fields(&fast), fields(&slow)))
 }
 
 fn decode_field(text: &str, field: &'static str, max: usize) -> Result<Vec<u8>, EnvelopeError> {
@@ -329,5 +396,79 @@ mod tests {
             parse_envelope(json.as_bytes()),
             Err(EnvelopeError::FieldSize("key"))
         );
+    }
+
+    const PLAIN_ENVELOPES: [&str; 2] = [
+        r#"{"type":"DatabaseActivityMonitoringRecords","version":"1.1","databaseActivityEvents":"AYABeP+CYmoEYny/yalXqie6oWzM=","key":"AQIDBA=="}"#,
+        r#" { "key" : "BAUG" , "extra" : [ { "x" : null } ] , "databaseActivityEvents" : "AQID" , "type" : "DatabaseActivityMonitoringRecords" } "#,
+    ];
+
+    #[test]
+    fn reads_plain_envelopes_in_one_pass_as_serde_does() {
+        for json in PLAIN_ENVELOPES {
+            assert!(read_in_one_pass(json.as_bytes()).is_some(), "{json}");
+            assert_eq!(one_pass_disagreement(json.as_bytes()), None, "{json}");
+        }
+        let e = parse_envelope(PLAIN_ENVELOPES[1].as_bytes()).unwrap();
+        assert_eq!(
+            (e.version, e.message, e.key_blob),
+            (None, vec![1, 2, 3], vec![4, 5, 6])
+        );
+    }
+
+    #[test]
+    fn leaves_to_serde_what_is_not_plain_and_decides_as_serde_does() {
+        let cases: [(&str, Result<(), EnvelopeError>); 6] = [
+            (
+                r#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQ\/D","key":"AQID"}"#,
+                Ok(()),
+            ),
+            (
+                r#"{"type":"DatabaseActivityMonitoringRecords","version":null,"databaseActivityEvents":"AQID","key":"AQID"}"#,
+                Ok(()),
+            ),
+            (
+                r#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":7}"#,
+                Err(EnvelopeError::FieldNotString("key")),
+            ),
+            (
+                r#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"AQID","key":"AQID"}"#,
+                Err(EnvelopeError::NotJson),
+            ),
+            (
+                r#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"AQID"} x"#,
+                Err(EnvelopeError::NotJson),
+            ),
+            (
+                r#"{"ty\u0070e":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"AQID"}"#,
+                Ok(()),
+            ),
+        ];
+        for (json, expected) in cases {
+            assert!(read_in_one_pass(json.as_bytes()).is_none(), "{json}");
+            assert_eq!(parse_envelope(json.as_bytes()).map(|_| ()), expected, "{json}");
+        }
+    }
+
+    #[test]
+    fn the_one_pass_read_agrees_with_serde_on_every_cut_and_edit() {
+        for json in PLAIN_ENVELOPES {
+            let variants = crate::ingest::scan::cuts_and_edits(json.as_bytes());
+            let mut read = 0;
+            for variant in &variants {
+                assert_eq!(
+                    one_pass_disagreement(variant),
+                    None,
+                    "{}",
+                    String::from_utf8_lossy(variant)
+                );
+                read += usize::from(read_in_one_pass(variant).is_some());
+            }
+            assert!(
+                read > json.len(),
+                "the one pass read only {read} of {} variants",
+                variants.len()
+            );
+        }
     }
 }

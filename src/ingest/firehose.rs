@@ -5,6 +5,9 @@
 //! not base64), and the contract says one bad record must fail alone. See
 //! ../shared/design/firehose.md.
 
+use super::scan::{
+    expect, expect_end, is_container, next_byte, plain_key, plain_str, read_value, set_once, skip_ws,
+};
 use crate::limits::MAX_EVENT_ID_PREFIX_CHARS;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -205,6 +208,243 @@ fn lenient_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KinesisMet
     d.deserialize_any(MetadataVisitor)
 }
 
+/// [`lenient_string`] as a type, for the one-pass reader.
+struct LenientString(Option<String>);
+
+impl<'de> Deserialize<'de> for LenientString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_string(d).map(Self)
+    }
+}
+
+/// [`lenient_scalar`] as a type, for the one-pass reader.
+struct LenientScalar(Option<Value>);
+
+impl<'de> Deserialize<'de> for LenientScalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_scalar(d).map(Self)
+    }
+}
+
+/// [`lenient_text`] as a type, for the one-pass reader.
+struct LenientText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientText<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_text(d).map(Self)
+    }
+}
+
+/// [`lenient_metadata`] as a type, for the one-pass reader.
+struct LenientMetadata(Option<KinesisMetadata>);
+
+impl<'de> Deserialize<'de> for LenientMetadata {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient_metadata(d).map(Self)
+    }
+}
+
+impl<'a> FirehoseEvent<'a> {
+    /// Reads an invocation from its JSON text, the records' data borrowed from it.
+    ///
+    /// Read in one pass ([`read_in_one_pass`]) when the text is plain: the records' base64
+    /// `data` is found with a SIMD search for its closing quote, instead of serde_json's scan
+    /// a few bytes at a time (the data is most of the text). Anything that pass does not take
+    /// as it stands (a syntax error, escapes in a key or in the data, a repeated field, a
+    /// lenient field holding an array or an object, …) is read by serde_json alone, which then
+    /// decides, error included: the outcome is the same either way (unit tests, the `envelope`
+    /// fuzz target).
+    pub fn from_json(json: &'a [u8]) -> Result<Self, serde_json::Error> {
+        match read_in_one_pass(json) {
+            Some(event) => Ok(event),
+            None => serde_json::from_slice(json),
+        }
+    }
+}
+
+/// Where the one-pass read of `json` disagrees with serde's, if it does: `None` when the one
+/// pass leaves the text to serde, or serde reads the same invocation (unit tests, the
+/// `envelope` fuzz target). Not on the records' path.
+pub fn one_pass_disagreement(json: &[u8]) -> Option<String> {
+    let fast = read_in_one_pass(json)?;
+    match serde_json::from_slice::<FirehoseEvent<'_>>(json) {
+        Ok(slow) => {
+            let (fast, slow) = (format!("{fast:?}"), format!("{slow:?}"));
+            (fast != slow).then(|| format!("{fast} against {slow}"))
+        }
+        Err(e) => Some(format!("one pass read an invocation serde rejects: {e}")),
+    }
+}
+
+/// The invocation's object walked by hand; `None` for anything but a plain one (see
+/// [`FirehoseEvent::from_json`]).
+fn read_in_one_pass(json: &[u8]) -> Option<FirehoseEvent<'_>> {
+    let mut at = 0;
+    expect(json, &mut at, b'{')?;
+    let (mut invocation_id, mut delivery_stream_arn, mut source_kinesis_stream_arn) = (None, None, None);
+    let (mut region, mut records) = (None, None);
+    loop {
+        let key = plain_key(json, &mut at)?;
+        expect(json, &mut at, b':')?;
+        match key {
+            b"invocationId" => set_once(&mut invocation_id, lenient::<LenientString>(json, &mut at)?.0)?,
+            b"deliveryStreamArn" => {
+                set_once(
+                    &mut delivery_stream_arn,
+                    lenient::<LenientString>(json, &mut at)?.0,
+                )?;
+            }
+            b"sourceKinesisStreamArn" => {
+                set_once(
+                    &mut source_kinesis_stream_arn,
+                    lenient::<LenientString>(json, &mut at)?.0,
+                )?;
+            }
+            b"region" => set_once(&mut region, lenient::<LenientString>(json, &mut at)?.0)?,
+            b"records" => set_once(&mut records, read_records(json, &mut at)?)?,
+            _ => {
+                read_value::<IgnoredAny>(json, &mut at)?;
+            }
+        }
+        match next_byte(json, &mut at)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    expect_end(json, at)?;
+    Some(FirehoseEvent {
+        invocation_id: invocation_id.flatten(),
+        delivery_stream_arn: delivery_stream_arn.flatten(),
+        source_kinesis_stream_arn: source_kinesis_stream_arn.flatten(),
+        region: region.flatten(),
+        records: records?,
+    })
+}
+
+/// The record list at `at`: an array of plain record objects.
+fn read_records<'a>(json: &'a [u8], at: &mut usize) -> Option<Vec<FirehoseRecord<'a>>> {
+    expect(json, at, b'[')?;
+    let mut records = Vec::new();
+    if expect(json, at, b']').is_some() {
+        return Some(records);
+    }
+    loop {
+        records.push(read_record(json, at)?);
+        match next_byte(json, at)? {
+            b',' => {}
+            b']' => return Some(records),
+            _ => return None,
+        }
+    }
+}
+
+/// One record object at `at`.
+fn read_record<'a>(json: &'a [u8], at: &mut usize) -> Option<FirehoseRecord<'a>> {
+    expect(json, at, b'{')?;
+    let (mut record_id, mut arrival, mut data, mut metadata) = (None, None, None, None);
+    loop {
+        let key = plain_key(json, at)?;
+        expect(json, at, b':')?;
+        match key {
+            b"recordId" => {
+                let id = match plain_str(json, at) {
+                    Some(id) => id.to_owned(),
+                    None => read_value::<String>(json, at)?,
+                };
+                set_once(&mut record_id, id)?;
+            }
+            b"approximateArrivalTimestamp" => set_once(&mut arrival, lenient::<LenientScalar>(json, at)?.0)?,
+            b"data" => {
+                let text = match plain_str(json, at) {
+                    Some(text) => Some(Cow::Borrowed(text)),
+                    None => lenient::<LenientText>(json, at)?.0,
+                };
+                set_once(&mut data, text)?;
+            }
+            b"kinesisRecordMetadata" => set_once(&mut metadata, read_metadata(json, at)?)?,
+            _ => {
+                read_value::<IgnoredAny>(json, at)?;
+            }
+        }
+        match next_byte(json, at)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    Some(FirehoseRecord {
+        record_id: record_id?,
+        approximate_arrival_timestamp: arrival.flatten(),
+        data: data.flatten(),
+        kinesis_record_metadata: metadata.flatten(),
+    })
+}
+
+/// A lenient field's value at `at`, unless it is an array or an object ([`is_container`]).
+fn lenient<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> {
+    if is_container(json, *at) {
+        return None;
+    }
+    read_value(json, at)
+}
+
+/// `kinesisRecordMetadata` at `at`: an object walked by hand (its values strings, numbers,
+/// `null` or booleans), or a scalar (which reads as absent).
+fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>> {
+    if json.get(skip_ws(json, *at)) != Some(&b'{') {
+        return lenient::<LenientMetadata>(json, at).map(|m| m.0);
+    }
+    expect(json, at, b'{')?;
+    let mut fields: [Option<Option<Value>>; 5] = Default::default();
+    if expect(json, at, b'}').is_some() {
+        return Some(Some(KinesisMetadata::default()));
+    }
+    loop {
+        let key = plain_key(json, at)?;
+        expect(json, at, b':')?;
+        let slot = match key {
+            b"sequenceNumber" => 0,
+            b"subsequenceNumber" => 1,
+            b"partitionKey" => 2,
+            b"shardId" => 3,
+            b"approximateArrivalTimestamp" => 4,
+            _ => {
+                read_value::<IgnoredAny>(json, at)?;
+                match next_byte(json, at)? {
+                    b',' => continue,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        };
+        let value = match plain_str(json, at) {
+            Some(text) => Some(Value::String(text.to_owned())),
+            None => lenient::<LenientScalar>(json, at)?.0,
+        };
+        set_once(fields.get_mut(slot)?, value)?;
+        match next_byte(json, at)? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    let [
+        sequence_number,
+        subsequence_number,
+        partition_key,
+        shard_id,
+        approximate_arrival_timestamp,
+    ] = fields.map(Option::flatten);
+    Some(Some(KinesisMetadata {
+        sequence_number,
+        subsequence_number,
+        partition_key,
+        shard_id,
+        approximate_arrival_timestamp,
+    }))
+}
+
 fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
@@ -376,5 +616,90 @@ mod tests {
         let r: FirehoseRecord =
             serde_json::from_str(r#"{"recordId":"x","approximateArrivalTimestamp":1664028793294}"#).unwrap();
         assert_eq!(r.arrival_time().unwrap().timestamp_millis(), 1_664_028_793_294);
+    }
+
+    const PLAIN_EVENTS: [&str; 4] = [
+        r#"{"invocationId":"i-1","deliveryStreamArn":"arn:d","region":"us-east-1","records":[{"recordId":"r1","approximateArrivalTimestamp":1664028793294,"data":"eyJh/+==","kinesisRecordMetadata":{"sequenceNumber":"49","subsequenceNumber":0,"shardId":"s"}},{"recordId":"r2","data":"AQID"}]}"#,
+        r#" { "records" : [ ] , "extra" : [ { "x" : null } ] } "#,
+        r#"{"sourceKinesisStreamArn":"arn:k","records":[{"data":"AA==","recordId":"r","other":{"a":[1]}}]}"#,
+        r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"x":[{}],"subsequenceNumber":"","sequenceNumber":"4\u0039[","partitionKey":null,"shardId":true}},{"recordId":"s","kinesisRecordMetadata":{}},{"recordId":"t","kinesisRecordMetadata":7}]}"#,
+    ];
+
+    #[test]
+    fn reads_plain_invocations_in_one_pass_as_serde_does() {
+        for json in PLAIN_EVENTS {
+            let fast = read_in_one_pass(json.as_bytes()).unwrap();
+            let slow: FirehoseEvent<'_> = serde_json::from_str(json).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+        }
+        let fast = read_in_one_pass(PLAIN_EVENTS[0].as_bytes()).unwrap();
+        assert!(matches!(fast.records[0].data, Some(Cow::Borrowed("eyJh/+=="))));
+    }
+
+    #[test]
+    fn leaves_to_serde_what_is_not_plain_and_decides_as_serde_does() {
+        let deep = format!(
+            r#"{{"records":[{{"recordId":"r","data":{}1{}}}]}}"#,
+            "[".repeat(126),
+            "]".repeat(126)
+        );
+        let cases = [
+            r#"{"records":[{"recordId":"r","data":"ab\/c"}]}"#,
+            r#"{"rec\u006frds":[{"recordId":"r"}]}"#,
+            r#"{"records":[{"recordId":"r"}],"records":[]}"#,
+            r#"{"records":[{"recordId":"r","data":"a","data":"b"}]}"#,
+            r#"{"records":[{"data":"a"}]}"#,
+            r#"{"records":[["r"]]}"#,
+            r#"{"records":[{"recordId":"r","approximateArrivalTimestamp":[1]}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"sequenceNumber":[1]}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"shardId":"a","shardId":"b"}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":[1]}]}"#,
+            r#"{"records":[]} x"#,
+            &deep,
+            r#"{"invocationId":null,"records":[{"recordId":"r","data":17}]}"#,
+        ];
+        for json in cases {
+            let slow = serde_json::from_str::<FirehoseEvent<'_>>(json).map(|e| format!("{e:?}"));
+            let ours = FirehoseEvent::from_json(json.as_bytes()).map(|e| format!("{e:?}"));
+            assert_eq!(ours.as_ref().ok(), slow.as_ref().ok(), "{json}");
+            assert_eq!(one_pass_disagreement(json.as_bytes()), None, "{json}");
+        }
+        // Escaped data is read by serde within the one pass, unescaped (owned).
+        let escaped = read_in_one_pass(cases[0].as_bytes()).unwrap();
+        assert!(matches!(&escaped.records[0].data, Some(Cow::Owned(s)) if s == "ab/c"));
+        // A null or a number in a lenient field too.
+        assert!(read_in_one_pass(cases[12].as_bytes()).is_some());
+        for json in &cases[1..12] {
+            assert!(read_in_one_pass(json.as_bytes()).is_none(), "{json}");
+        }
+        // An array in a lenient field, however deep, is left to serde (which reads it as absent).
+        assert!(read_in_one_pass(deep.as_bytes()).is_none());
+        assert!(
+            FirehoseEvent::from_json(deep.as_bytes()).unwrap().records[0]
+                .data
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_one_pass_read_agrees_with_serde_on_every_cut_and_edit() {
+        for json in PLAIN_EVENTS {
+            let variants = crate::ingest::scan::cuts_and_edits(json.as_bytes());
+            let mut read = 0;
+            for variant in &variants {
+                assert_eq!(
+                    one_pass_disagreement(variant),
+                    None,
+                    "{}",
+                    String::from_utf8_lossy(variant)
+                );
+                read += usize::from(read_in_one_pass(variant).is_some());
+            }
+            assert!(
+                read > json.len(),
+                "the one pass read only {read} of {} variants",
+                variants.len()
+            );
+        }
     }
 }

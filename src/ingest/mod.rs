@@ -3,6 +3,7 @@
 
 pub mod envelope;
 pub mod firehose;
+pub mod scan;
 
 pub use envelope::{Envelope, EnvelopeError, decode_record};
 pub use firehose::{FirehoseEvent, FirehoseRecord, event_id_prefixes};

@@ -11,6 +11,7 @@ pub mod response;
 
 use crate::classify::ActivityClass;
 use crate::error::RecordError;
+use crate::ingest::scan::count_per_block;
 pub use partition::PartitionKeys;
 
 /// What happened to the events of one record.
@@ -119,7 +120,7 @@ fn escaped_in_json(b: u8) -> bool {
 /// no byte needs escaping (ids, keys and classes, almost always), else written by serde_json
 /// (into a Vec, which cannot fail).
 pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(escaped_in_json) {
+    if count_per_block(s.as_bytes(), |b| u8::from(escaped_in_json(b))) != 0 {
         let _ = serde_json::to_writer(out, s);
     } else {
         out.push(b'"');

@@ -8,6 +8,7 @@
 
 use super::{Outcome, PartitionKeys, RecordResult, push_json_str};
 use crate::ingest::FirehoseEvent;
+use crate::ingest::scan::count_per_block;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
@@ -149,25 +150,15 @@ impl Serialize for Base64Text<'_> {
 
 /// Serialized length of a JSON string holding `s`, quotes included, as serde_json writes it:
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
-/// everything else its UTF-8 length. Counted per 32 bytes in a `u8` (at most 5 extra bytes
-/// each, 160 a block) with no branch, which the compiler vectorises: recordIds are long and
-/// every one is measured when the budget is set up.
+/// everything else its UTF-8 length. Counted per 32-byte block with no branch
+/// ([`count_per_block`]): every recordId and partition key is measured when the budget
+/// is set up and again when the response is written.
 pub fn json_string_len(s: &str) -> usize {
     fn extra(b: u8) -> u8 {
         let short = matches!(b, b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c);
         u8::from(short) + 5 * u8::from((b < 0x20) & !short)
     }
-    let mut blocks = s.as_bytes().chunks_exact(32);
-    let mut total = 2 + s.len();
-    for block in &mut blocks {
-        total += usize::from(block.iter().fold(0u8, |n, &b| n + extra(b)));
-    }
-    total
-        + blocks
-            .remainder()
-            .iter()
-            .map(|&b| usize::from(extra(b)))
-            .sum::<usize>()
+    2 + s.len() + count_per_block(s.as_bytes(), extra)
 }
 
 /// Length of `n` bytes in padded base64.

@@ -1,0 +1,213 @@
+//! The steps the one-pass readers share: the Firehose invocation ([`super::firehose`]), the DAS
+//! envelope ([`super::envelope`]) and the decrypted payload ([`crate::decode::payload`]) are
+//! each walked by hand where they are plain, with serde_json reading the values that need it,
+//! and read by serde_json alone otherwise. Every step returns `None` for what it does not take
+//! as it stands; the caller then leaves the whole text to serde, which decides.
+//!
+//! Why by hand: serde_json looks for the end of a string a few bytes at a time and then checks
+//! it as UTF-8, several instructions a byte; the base64 strings (a record's `data`, the
+//! envelope's ESDK message) are most of the bytes read before decryption.
+
+use serde::Deserialize;
+
+/// A JSON string without escapes at `at` (after whitespace), borrowed; moves `at` past it.
+/// `None` when the next value is not a string, or holds an escape or a control byte (serde then
+/// unescapes, or rejects), or bytes that are not UTF-8.
+pub fn plain_str<'a>(json: &'a [u8], at: &mut usize) -> Option<&'a str> {
+    let (start, bytes) = string_bytes(json, *at)?;
+    let text = std::str::from_utf8(bytes).ok()?;
+    if has_control_byte(bytes) {
+        return None;
+    }
+    *at = start + 1 + bytes.len() + 1;
+    Some(text)
+}
+
+/// An object key without escapes at `at` (after whitespace), as bytes: the readers only compare
+/// keys with the names they know. `None` as for [`plain_str`], and for any byte outside
+/// printable ASCII (which serde would have to check as UTF-8).
+pub fn plain_key<'a>(json: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let (start, bytes) = string_bytes(json, *at)?;
+    if !bytes.iter().all(|b| (0x20..0x80).contains(b)) {
+        return None;
+    }
+    *at = start + 1 + bytes.len() + 1;
+    Some(bytes)
+}
+
+/// Where the string at `at` (after whitespace) starts, and its bytes up to the first `"` or
+/// `\`; `None` unless that is a `"`.
+fn string_bytes(json: &[u8], at: usize) -> Option<(usize, &[u8])> {
+    let start = skip_ws(json, at);
+    if json.get(start) != Some(&b'"') {
+        return None;
+    }
+    let rest = json.get(start + 1..)?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    (rest.get(end) == Some(&b'"')).then_some((start, rest.get(..end)?))
+}
+
+/// True if `bytes` holds a byte below 0x20 (JSON whitespace included), counted per 32-byte
+/// block with no branch so that it vectorises.
+pub fn has_control_byte(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(32)
+        .any(|block| block.iter().fold(0u8, |n, &b| n | u8::from(b < 0x20)) != 0)
+}
+
+/// The sum of `count` over `bytes`, per 32-byte block in a `u8` with no branch, which the
+/// compiler vectorises; the last block is padded with `a` (which `count` must count as 0), so
+/// that a short string (a key, an id, a class) is one block too, not a loop byte by byte.
+/// `count` is at most 7 a byte (32 × 7 < 256).
+pub fn count_per_block(bytes: &[u8], count: impl Fn(u8) -> u8 + Copy) -> usize {
+    let block_sum = |block: &[u8; 32]| usize::from(block.iter().fold(0u8, |n, &b| n + count(b)));
+    let mut blocks = bytes.chunks_exact(32);
+    let mut total = 0;
+    for block in &mut blocks {
+        total += <&[u8; 32]>::try_from(block).map_or(0, block_sum);
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        let mut last = [b'a'; 32];
+        last.iter_mut().zip(rest).for_each(|(to, &from)| *to = from);
+        total += block_sum(&last);
+    }
+    total
+}
+
+/// One JSON value of type `T` starting at `at` (after whitespace), read by serde_json; moves
+/// `at` past it.
+pub fn read_value<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> {
+    let mut values = serde_json::Deserializer::from_slice(json.get(*at..)?).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    *at += values.byte_offset();
+    Some(value)
+}
+
+/// Whether the value at `at` (after whitespace) is a JSON array or object. serde_json counts
+/// the nesting of such a value from the top of the text, and a value read on its own from
+/// where it starts would be counted from there: a reader leaves them to serde rather than
+/// reason about where the two counts could differ.
+pub fn is_container(json: &[u8], at: usize) -> bool {
+    matches!(json.get(skip_ws(json, at)), Some(b'[' | b'{'))
+}
+
+/// Sets a field seen for the first time; `None` (not plain) when it was already set.
+pub fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
+}
+
+/// The next byte that is not JSON whitespace; moves `at` past it.
+pub fn next_byte(json: &[u8], at: &mut usize) -> Option<u8> {
+    let next = skip_ws(json, *at);
+    let b = *json.get(next)?;
+    *at = next + 1;
+    Some(b)
+}
+
+/// Moves `at` past whitespace and the byte `b`, or `None` if another byte comes first.
+pub fn expect(json: &[u8], at: &mut usize, b: u8) -> Option<()> {
+    let next = skip_ws(json, *at);
+    (json.get(next) == Some(&b)).then(|| *at = next + 1)
+}
+
+/// The index of the first byte at or after `at` that is not JSON whitespace.
+pub fn skip_ws(json: &[u8], at: usize) -> usize {
+    let rest = json.get(at..).unwrap_or_default();
+    at + rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        .count()
+}
+
+/// `None` unless only whitespace is left after `at`.
+pub fn expect_end(json: &[u8], at: usize) -> Option<()> {
+    (skip_ws(json, at) == json.len()).then_some(())
+}
+
+/// Every variant of a JSON text a one-pass reader's agreement test reads: cut at each byte, each
+/// byte deleted, each byte replaced by JSON punctuation, whitespace, a backslash, a digit, a
+/// letter, a byte that is not UTF-8 or a control byte.
+#[cfg(test)]
+pub fn cuts_and_edits(json: &[u8]) -> Vec<Vec<u8>> {
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    for at in 0..json.len() {
+        variants.push(json[..at].to_vec());
+        let mut deleted = json.to_vec();
+        deleted.remove(at);
+        variants.push(deleted);
+        for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
+            let mut edited = json.to_vec();
+            edited[at] = b;
+            variants.push(edited);
+        }
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(json: &str) -> Option<(&str, usize)> {
+        let mut at = 0;
+        plain_str(json.as_bytes(), &mut at).map(|s| (s, at))
+    }
+
+    #[test]
+    fn reads_a_string_without_escapes_and_moves_past_its_closing_quote() {
+        assert_eq!(plain(r#" "ab/c+d==" ,"#), Some(("ab/c+d==", 11)));
+        assert_eq!(plain(r#""""#), Some(("", 2)));
+        assert_eq!(plain("\"h\u{e9}\u{2603}\""), Some(("h\u{e9}\u{2603}", 8)));
+    }
+
+    #[test]
+    fn leaves_escapes_control_bytes_invalid_utf8_and_other_values_to_serde() {
+        assert_eq!(plain(r#""ab\/c""#), None);
+        assert_eq!(plain("\"a\tb\""), None);
+        assert_eq!(plain("\"a\u{7f}b\""), Some(("a\u{7f}b", 5)));
+        assert_eq!(plain(r#""unterminated"#), None);
+        assert_eq!(plain("17"), None);
+        assert_eq!(plain("null"), None);
+        let mut at = 0;
+        assert_eq!(plain_str(b"\"\xff\"", &mut at), None);
+        assert_eq!(at, 0);
+    }
+
+    #[test]
+    fn reads_keys_of_printable_ascii_only_and_strings_of_any_length() {
+        let key = |json: &str| {
+            let mut at = 0;
+            plain_key(json.as_bytes(), &mut at).map(|k| (k.to_vec(), at))
+        };
+        assert_eq!(key(r#" "recordId":"#), Some((b"recordId".to_vec(), 11)));
+        assert_eq!(key("\"caf\u{e9}\""), None);
+        assert_eq!(key(r#""re\u0063ordId""#), None);
+        assert_eq!(key("\"a\u{1}\""), None);
+        // Strings ending before, at and after the first 32 bytes.
+        for len in [0, 31, 32, 33, 64, 100] {
+            let text = "x".repeat(len);
+            assert_eq!(plain(&format!("\"{text}\"")), Some((text.as_str(), len + 2)));
+            assert_eq!(plain(&format!("\"{text}\\n\"")), None);
+            assert_eq!(plain(&format!("\"{text}")), None);
+        }
+    }
+
+    #[test]
+    fn finds_a_control_byte_in_any_block() {
+        for at in [0, 31, 32, 63, 64, 70] {
+            let mut bytes = vec![b'a'; 71];
+            assert!(!has_control_byte(&bytes));
+            bytes[at] = b'\n';
+            assert!(has_control_byte(&bytes), "{at}");
+            bytes[at] = 0x80;
+            assert!(!has_control_byte(&bytes), "{at}");
+        }
+    }
+}
