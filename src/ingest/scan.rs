@@ -103,8 +103,18 @@ pub fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     }
 }
 
+/// After a member of an object or an array: `Some(true)` past a `,` (another member follows),
+/// `Some(false)` past `close` (the object's `}` or the array's `]`), `None` for anything else.
+pub fn more_members(json: &[u8], at: &mut usize, close: u8) -> Option<bool> {
+    match next_byte(json, at)? {
+        b',' => Some(true),
+        b if b == close => Some(false),
+        _ => None,
+    }
+}
+
 /// The next byte that is not JSON whitespace; moves `at` past it.
-pub fn next_byte(json: &[u8], at: &mut usize) -> Option<u8> {
+fn next_byte(json: &[u8], at: &mut usize) -> Option<u8> {
     let next = skip_ws(json, *at);
     let b = *json.get(next)?;
     *at = next + 1;
@@ -131,24 +141,46 @@ pub fn expect_end(json: &[u8], at: usize) -> Option<()> {
     (skip_ws(json, at) == json.len()).then_some(())
 }
 
-/// Every variant of a JSON text a one-pass reader's agreement test reads: cut at each byte, each
-/// byte deleted, each byte replaced by JSON punctuation, whitespace, a backslash, a digit, a
-/// letter, a byte that is not UTF-8 or a control byte.
+/// A one-pass reader's agreement test: on every variant of each sample text (cut at each byte,
+/// each byte deleted, each byte replaced by JSON punctuation, whitespace, a backslash, a digit,
+/// a letter, a byte that is not UTF-8 or a control byte), `disagreement` finds none, and the
+/// one pass (`reads`) takes more variants than the text has bytes.
 #[cfg(test)]
-pub fn cuts_and_edits(json: &[u8]) -> Vec<Vec<u8>> {
-    let mut variants: Vec<Vec<u8>> = Vec::new();
-    for at in 0..json.len() {
-        variants.push(json[..at].to_vec());
-        let mut deleted = json.to_vec();
-        deleted.remove(at);
-        variants.push(deleted);
-        for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
-            let mut edited = json.to_vec();
-            edited[at] = b;
-            variants.push(edited);
+pub fn assert_agrees_on_every_cut_and_edit(
+    samples: &[&str],
+    disagreement: impl Fn(&[u8]) -> Option<String>,
+    reads: impl Fn(&[u8]) -> bool,
+) {
+    for json in samples {
+        let json = json.as_bytes();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for at in 0..json.len() {
+            variants.push(json[..at].to_vec());
+            let mut deleted = json.to_vec();
+            deleted.remove(at);
+            variants.push(deleted);
+            for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
+                let mut edited = json.to_vec();
+                edited[at] = b;
+                variants.push(edited);
+            }
         }
+        let mut read = 0;
+        for variant in &variants {
+            assert_eq!(
+                disagreement(variant),
+                None,
+                "{}",
+                String::from_utf8_lossy(variant)
+            );
+            read += usize::from(reads(variant));
+        }
+        assert!(
+            read > json.len(),
+            "the one pass read only {read} of {} variants",
+            variants.len()
+        );
     }
-    variants
 }
 
 #[cfg(test)]
