@@ -1,10 +1,11 @@
 //! The event view and the classifier: any JSON text either is not an event object, or gets an
 //! engine and a class under every envelope version, and its accessors and time parse never
-//! panic.
+//! panic. The hand-walked read of an event reads the view serde reads, or leaves it to serde.
 #![no_main]
 
 use das_partitioner::classify::{ActivityClass, Engine, classify};
 use das_partitioner::decode::EventView;
+use das_partitioner::decode::event::hand_read_disagreement;
 use das_partitioner::output::partition::parse_event_time;
 use fuzz_support::ENVELOPE_VERSIONS;
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Some(difference) = hand_read_disagreement(text) {
+        panic!("the hand read and serde disagree: {difference}");
+    }
     let Ok(event) = EventView::parse(text) else { return };
     let _ = (
         event.is_heartbeat(),

@@ -13,6 +13,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::ingest::scan::{expect, has_control_byte, more_members, skip_ws, unescaped_bytes};
 use crate::output::line::ADDED_FIELDS;
 
 /// The JSON type a [`Scalar`] came from.
@@ -39,6 +40,14 @@ impl<'a> Scalar<'a> {
         Scalar {
             text: text.into(),
             kind: ScalarKind::String,
+        }
+    }
+
+    /// A number or a boolean, as written.
+    fn literal(text: &'a str, kind: ScalarKind) -> Self {
+        Scalar {
+            text: Cow::Borrowed(text),
+            kind,
         }
     }
 
@@ -207,6 +216,25 @@ impl<'a> EventView<'a> {
         serde_json::from_str(raw)
     }
 
+    /// Reads the event object at `at` (after whitespace) of a payload's text and moves `at`
+    /// past it; `None` when that is not an event object (the caller then leaves the payload to
+    /// serde, which decides). Where the object is plain it is walked by hand ([`read_plain`]):
+    /// keys compared as bytes, a string's end found with memchr's SIMD search, numbers and
+    /// literals checked against JSON's grammar,
+    /// containers and strings with escapes read by serde_json from where they start. The text
+    /// is UTF-8 already, and the caller refuses any control byte in the event's text. Anything
+    /// else (a key with an escape, a syntax error) is read by serde_json from the object's start, as
+    /// [`EventView::parse`] reads it. Either way the view is the one [`EventView::parse`] makes
+    /// of the object's text (`decode::payload`'s agreement tests and the `record` fuzz target).
+    pub(crate) fn read(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
+        let start = *at;
+        if let Some(view) = read_plain(json, at) {
+            return Some(view);
+        }
+        *at = start;
+        read_str_value(json, at)
+    }
+
     /// `type` == "heartbeat" (case-insensitive).
     pub fn is_heartbeat(&self) -> bool {
         self.record_type
@@ -313,6 +341,156 @@ impl<'de> Deserialize<'de> for Field {
         // which can never name a field we read.
         deserializer.deserialize_bytes(FieldVisitor)
     }
+}
+
+/// The hand-walked read of [`EventView::read`]; `None` for anything it does not take as it
+/// stands.
+fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
+    let bytes = json.as_bytes();
+    expect(bytes, at, b'{')?;
+    let mut ev = EventView::default();
+    if expect(bytes, at, b'}').is_some() {
+        return Some(ev);
+    }
+    loop {
+        // The text's UTF-8 is checked, and its control bytes are checked by the caller.
+        let key = unescaped_bytes(bytes, at)?;
+        expect(bytes, at, b':')?;
+        let mut skipped = None;
+        let slot = match Field::from_key(key) {
+            Field::RecordType => &mut ev.record_type,
+            Field::ServerType => &mut ev.server_type,
+            Field::DbProtocol => &mut ev.db_protocol,
+            Field::ServiceName => &mut ev.service_name,
+            Field::Class => &mut ev.class,
+            Field::Command => &mut ev.command,
+            Field::CommandText => &mut ev.command_text,
+            Field::ExitCode => &mut ev.exit_code,
+            Field::ErrorMessage => &mut ev.error_message,
+            Field::DbUserName => &mut ev.db_user_name,
+            Field::DatabaseName => &mut ev.database_name,
+            Field::RemoteHost => &mut ev.remote_host,
+            Field::ClientApplication => &mut ev.client_application,
+            Field::LogTime => &mut ev.log_time,
+            Field::StartTime => &mut ev.start_time,
+            Field::ObjectType => &mut ev.object_type,
+            Field::ObjectName => &mut ev.object_name,
+            added_or_ignored => {
+                if matches!(added_or_ignored, Field::Added) {
+                    ev.has_added_field_key = true;
+                }
+                &mut skipped
+            }
+        };
+        // As serde does: a repeated key keeps its last value.
+        *slot = read_scalar(json, at)?;
+        if !more_members(bytes, at, b'}')? {
+            return Some(ev);
+        }
+    }
+}
+
+/// Where the hand-walked read of one event's `text` disagrees with [`EventView::parse`], if it
+/// does: `None` when the read leaves the text to serde (as `decode::payload` also does for a
+/// text holding any byte below 0x20) or reads the view serde reads (unit tests, the
+/// `event_classify` fuzz target). Not on the records' path.
+pub fn hand_read_disagreement(text: &str) -> Option<String> {
+    let mut at = 0;
+    let view = read_plain(text, &mut at)?;
+    if has_control_byte(text.as_bytes()) || skip_ws(text.as_bytes(), at) != text.len() {
+        return None;
+    }
+    match EventView::parse(text) {
+        Ok(parsed) if parsed == view => None,
+        parsed => Some(format!("read by hand as {view:?}, by serde as {parsed:?}")),
+    }
+}
+
+/// The value at `at` (after whitespace) as a field's [`Scalar`] (`None` inside for `null`, an
+/// object or an array, as [`Scalar::from_raw_json`] reads them); moves `at` past it.
+fn read_scalar<'a>(json: &'a str, at: &mut usize) -> Option<Option<Scalar<'a>>> {
+    let bytes = json.as_bytes();
+    let start = skip_ws(bytes, *at);
+    let mut literal = |word: &str, scalar: Option<Scalar<'a>>| {
+        let end = start + word.len();
+        (bytes.get(start..end)? == word.as_bytes()).then(|| {
+            *at = end;
+            scalar
+        })
+    };
+    match *bytes.get(start)? {
+        b'"' => {
+            let mut end = start;
+            if unescaped_bytes(bytes, &mut end).is_some() {
+                // No escape: the text between the quotes, borrowed (a control byte in it is
+                // refused by the caller's check of the event's whole text).
+                let text = json.get(start + 1..end - 1)?;
+                *at = end;
+                return Some(Some(Scalar::string(text)));
+            }
+            // Escapes: serde reads the string, as `Lenient` does.
+            *at = start;
+            let raw: &RawValue = read_str_value(json, at)?;
+            Scalar::from_raw_json(raw.get()).ok()
+        }
+        b'{' | b'[' => {
+            *at = start;
+            read_str_value::<IgnoredAny>(json, at)?;
+            Some(None)
+        }
+        b'n' => literal("null", None),
+        b't' => literal("true", Some(Scalar::literal("true", ScalarKind::Bool))),
+        b'f' => literal("false", Some(Scalar::literal("false", ScalarKind::Bool))),
+        b'-' | b'0'..=b'9' => {
+            let end = number_end(bytes, start)?;
+            *at = end;
+            Some(Some(Scalar::literal(json.get(start..end)?, ScalarKind::Number)))
+        }
+        _ => None,
+    }
+}
+
+/// Where the JSON number starting at `start` ends: `-`? then `0` or a digit run not starting
+/// with `0`, then an optional fraction and exponent, each with at least one digit (RFC 8259
+/// §6). `None` where the grammar fails; a digit after a leading `0` ends the number there, and
+/// the caller then finds no `,` or `}` after it.
+fn number_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let digits = |from: usize| {
+        from + bytes
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let at_least_one_digit = |from: usize| {
+        let end = digits(from);
+        (end > from).then_some(end)
+    };
+    let mut at = start + usize::from(bytes.get(start) == Some(&b'-'));
+    at = match bytes.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits(at),
+        _ => return None,
+    };
+    if bytes.get(at) == Some(&b'.') {
+        at = at_least_one_digit(at + 1)?;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        at += usize::from(matches!(bytes.get(at), Some(b'+' | b'-')));
+        at = at_least_one_digit(at)?;
+    }
+    Some(at)
+}
+
+/// One JSON value of type `T` starting at `at` (after whitespace) in a text already known to
+/// be UTF-8, read by serde_json; moves `at` past it.
+pub(crate) fn read_str_value<'a, T: Deserialize<'a>>(json: &'a str, at: &mut usize) -> Option<T> {
+    let mut values = serde_json::Deserializer::from_str(json.get(*at..)?).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    *at += values.byte_offset();
+    Some(value)
 }
 
 /// A field value: the raw JSON borrowed from the input, read as a [`Scalar`].
@@ -697,5 +875,97 @@ mod tests {
         );
         assert_eq!(Scalar::from_raw_json("null").unwrap(), None);
         assert_eq!(Scalar::from_raw_json("").unwrap(), None);
+    }
+
+    /// Events as the engines write them and as other writers might: every kept field with a
+    /// string, an escaped string, a number of each form, a boolean, null, an object, an array;
+    /// repeated keys; keys the line adds; unknown members of every type, whitespace anywhere.
+    const HAND_READ: [&str; 5] = [
+        r#"{"type":"record","class":"READ","command":"SELECT","commandText":"select \"a\"\nfrom t","exitCode":0,"rowCount":-1.5e+3,"pid":18251,"paramList":["x\\y",[1,{"z":null}]],"logTime":"2024-01-02 03:04:05.123456+00"}"#,
+        " {\n \"exitCode\" : -0.25E-2 , \"sessionId\":12,\"statementId\":\"0x1f\",\"objectName\":{\"a\":[1]},\"objectType\":[],\"errorMessage\":true,\"remoteHost\":false,\"dbUserName\":\"\",\"x\":\"\\u00e9\"\t}",
+        r#"{"activityClass":"X","clusterId":"c","command":"A","command":"B","class":null,"class":"DDL","databaseName":"d\u00e9","startTime":"s","clientApplication":"\ud800"}"#,
+        SQLSERVER_LOGIN_FAILED,
+        PG_CONNECT,
+    ];
+
+    #[test]
+    fn reads_plain_events_by_hand_as_serde_does() {
+        for json in HAND_READ.into_iter().chain(["{}", " { } "]) {
+            let mut at = 0;
+            let by_hand = read_plain(json, &mut at);
+            assert!(by_hand.is_some(), "not read by hand: {json}");
+            assert_eq!(json[at..].trim(), "", "{json}");
+            assert_eq!(by_hand, Some(EventView::parse(json).unwrap()), "{json}");
+        }
+    }
+
+    /// Every cut, deleted byte and replaced byte of the samples: the hand read either leaves
+    /// the text to serde or reads the view serde reads.
+    #[test]
+    fn the_hand_read_agrees_with_serde_on_every_cut_and_edit() {
+        crate::ingest::scan::assert_agrees_on_every_cut_and_edit(
+            &[HAND_READ[0], HAND_READ[2]],
+            |json| std::str::from_utf8(json).ok().and_then(hand_read_disagreement),
+            |json| {
+                std::str::from_utf8(json).is_ok_and(|text| {
+                    let mut at = 0;
+                    read_plain(text, &mut at).is_some() && !has_control_byte(json)
+                })
+            },
+        );
+    }
+
+    #[test]
+    fn leaves_to_serde_what_is_not_plain_and_reads_it_as_serde_does() {
+        // A key with an escape: serde reads the whole object.
+        for json in [
+            r#"{"ty\u0070e":"heartbeat"}"#,
+            r#"{"class":1,"comm\u0061nd":"x"}"#,
+        ] {
+            let mut at = 0;
+            assert!(read_plain(json, &mut at).is_none(), "read by hand: {json}");
+            let mut at = 0;
+            let view = EventView::read(json, &mut at);
+            assert_eq!(view, Some(EventView::parse(json).unwrap()), "{json}");
+            assert_eq!(at, json.len());
+        }
+        assert!(
+            EventView::read(r#"{"ty\u0070e":"heartbeat"}"#, &mut 0)
+                .unwrap()
+                .is_heartbeat()
+        );
+        // A key outside ASCII is read by hand, and names no field, as for serde.
+        let json = r#"{"commandé":"x","type":"record","ünknown":{"a":"é"}}"#;
+        let mut at = 0;
+        let view = read_plain(json, &mut at).unwrap();
+        assert_eq!(view, EventView::parse(json).unwrap());
+        assert_eq!((view.command, at), (None, json.len()));
+    }
+
+    #[test]
+    fn refuses_numbers_and_literals_json_refuses() {
+        for value in [
+            "01", "-", "1.", ".5", "+1", "1e", "1e+", "1.e5", "-a", "0x1", "nul", "tru", "falsey", "NaN",
+            "-01", "1.5.5", "1e5e5",
+        ] {
+            let json = format!(r#"{{"exitCode":{value},"type":"record"}}"#);
+            assert!(EventView::parse(&json).is_err(), "serde reads {json}");
+            assert!(EventView::read(&json, &mut 0).is_none(), "read {json}");
+            let json = format!(r#"{{"rowCount":{value}}}"#);
+            assert!(EventView::read(&json, &mut 0).is_none(), "read {json}");
+        }
+        for (value, end) in [
+            ("0", 1),
+            ("-0", 2),
+            ("10", 2),
+            ("1.25", 4),
+            ("-1E9", 4),
+            ("2e-3", 4),
+            ("0.0e+0", 6),
+            ("7,", 1),
+            ("01", 1),
+        ] {
+            assert_eq!(number_end(value.as_bytes(), 0), Some(end), "{value}");
+        }
     }
 }

@@ -35,6 +35,16 @@ pub fn plain_key<'a>(json: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     Some(bytes)
 }
 
+/// The bytes of a string without escapes at `at` (after whitespace), unchecked; moves `at` past
+/// it. For a text whose UTF-8 is already checked and whose control bytes are checked after (an
+/// event's keys, in [`crate::decode::event`]). `None` when the next value is not a string or
+/// holds an escape.
+pub fn unescaped_bytes<'a>(json: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let (start, bytes) = string_bytes(json, *at)?;
+    *at = start + 1 + bytes.len() + 1;
+    Some(bytes)
+}
+
 /// Where the string at `at` (after whitespace) starts, and its bytes up to the first `"` or
 /// `\`; `None` unless that is a `"`.
 fn string_bytes(json: &[u8], at: usize) -> Option<(usize, &[u8])> {
