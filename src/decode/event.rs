@@ -220,12 +220,12 @@ impl<'a> EventView<'a> {
     /// past it; `None` when that is not an event object (the caller then leaves the payload to
     /// serde, which decides). Where the object is plain it is walked by hand ([`read_plain`]):
     /// keys compared as bytes, a string's end found with memchr's SIMD search, numbers and
-    /// literals checked against JSON's grammar,
-    /// containers and strings with escapes read by serde_json from where they start. The text
-    /// is UTF-8 already, and the caller refuses any control byte in the event's text. Anything
-    /// else (a key with an escape, a syntax error) is read by serde_json from the object's start, as
-    /// [`EventView::parse`] reads it. Either way the view is the one [`EventView::parse`] makes
-    /// of the object's text (`decode::payload`'s agreement tests and the `record` fuzz target).
+    /// literals checked against JSON's grammar, containers and strings with escapes read by
+    /// serde_json from where they start. The text is UTF-8 already, and the caller refuses any
+    /// control byte in the event's text. Anything else (a key with an escape, a syntax error)
+    /// is read by serde_json from the object's start, as [`EventView::parse`] reads it. Either
+    /// way the view is the one [`EventView::parse`] makes of the object's text (the agreement
+    /// tests here and in `decode::payload`, the `event_classify` and `record` fuzz targets).
     pub(crate) fn read(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
         let start = *at;
         if let Some(view) = read_plain(json, at) {
