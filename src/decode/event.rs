@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::ingest::scan::{expect, has_control_byte, more_members, skip_ws, unescaped_bytes};
+use crate::ingest::scan::{expect, has_control_byte, more_members, read_str_value, skip_ws, unescaped_bytes};
 use crate::output::line::ADDED_FIELDS;
 
 /// The JSON type a [`Scalar`] came from.
@@ -73,14 +73,8 @@ impl<'a> Scalar<'a> {
                     },
                 }
             }
-            b't' | b'f' => Scalar {
-                text: Cow::Borrowed(raw),
-                kind: ScalarKind::Bool,
-            },
-            b'-' | b'0'..=b'9' => Scalar {
-                text: Cow::Borrowed(raw),
-                kind: ScalarKind::Number,
-            },
+            b't' | b'f' => Scalar::literal(raw, ScalarKind::Bool),
+            b'-' | b'0'..=b'9' => Scalar::literal(raw, ScalarKind::Number),
             // `null`, `{…}`, `[…]`.
             _ => return Ok(None),
         };
@@ -270,6 +264,36 @@ impl<'a> EventView<'a> {
     pub fn class(&self) -> Option<&str> {
         opt_str(&self.class)
     }
+
+    /// Where the value of a key goes: the kept field's slot, or `None` for a key whose value
+    /// is not kept (a key the output line adds is noted in `has_added_field_key`). Both
+    /// readers, serde's and [`read_plain`], go through it.
+    fn slot(&mut self, field: Field) -> Option<&mut Option<Scalar<'a>>> {
+        Some(match field {
+            Field::RecordType => &mut self.record_type,
+            Field::ServerType => &mut self.server_type,
+            Field::DbProtocol => &mut self.db_protocol,
+            Field::ServiceName => &mut self.service_name,
+            Field::Class => &mut self.class,
+            Field::Command => &mut self.command,
+            Field::CommandText => &mut self.command_text,
+            Field::ExitCode => &mut self.exit_code,
+            Field::ErrorMessage => &mut self.error_message,
+            Field::DbUserName => &mut self.db_user_name,
+            Field::DatabaseName => &mut self.database_name,
+            Field::RemoteHost => &mut self.remote_host,
+            Field::ClientApplication => &mut self.client_application,
+            Field::LogTime => &mut self.log_time,
+            Field::StartTime => &mut self.start_time,
+            Field::ObjectType => &mut self.object_type,
+            Field::ObjectName => &mut self.object_name,
+            Field::Added => {
+                self.has_added_field_key = true;
+                return None;
+            }
+            Field::Ignored => return None,
+        })
+    }
 }
 
 /// The fields kept, by JSON key. Matching is exact (DAS keys are camelCase).
@@ -356,34 +380,12 @@ fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
         // The text's UTF-8 is checked, and its control bytes are checked by the caller.
         let key = unescaped_bytes(bytes, at)?;
         expect(bytes, at, b':')?;
-        let mut skipped = None;
-        let slot = match Field::from_key(key) {
-            Field::RecordType => &mut ev.record_type,
-            Field::ServerType => &mut ev.server_type,
-            Field::DbProtocol => &mut ev.db_protocol,
-            Field::ServiceName => &mut ev.service_name,
-            Field::Class => &mut ev.class,
-            Field::Command => &mut ev.command,
-            Field::CommandText => &mut ev.command_text,
-            Field::ExitCode => &mut ev.exit_code,
-            Field::ErrorMessage => &mut ev.error_message,
-            Field::DbUserName => &mut ev.db_user_name,
-            Field::DatabaseName => &mut ev.database_name,
-            Field::RemoteHost => &mut ev.remote_host,
-            Field::ClientApplication => &mut ev.client_application,
-            Field::LogTime => &mut ev.log_time,
-            Field::StartTime => &mut ev.start_time,
-            Field::ObjectType => &mut ev.object_type,
-            Field::ObjectName => &mut ev.object_name,
-            added_or_ignored => {
-                if matches!(added_or_ignored, Field::Added) {
-                    ev.has_added_field_key = true;
-                }
-                &mut skipped
-            }
-        };
-        // As serde does: a repeated key keeps its last value.
-        *slot = read_scalar(json, at)?;
+        // As serde does: a repeated key keeps its last value; other values are read and
+        // dropped, so that their syntax is checked as serde checks it.
+        let value = read_scalar(json, at)?;
+        if let Some(slot) = ev.slot(Field::from_key(key)) {
+            *slot = value;
+        }
         if !more_members(bytes, at, b'}')? {
             return Some(ev);
         }
@@ -484,15 +486,6 @@ fn number_end(bytes: &[u8], start: usize) -> Option<usize> {
     Some(at)
 }
 
-/// One JSON value of type `T` starting at `at` (after whitespace) in a text already known to
-/// be UTF-8, read by serde_json; moves `at` past it.
-pub(crate) fn read_str_value<'a, T: Deserialize<'a>>(json: &'a str, at: &mut usize) -> Option<T> {
-    let mut values = serde_json::Deserializer::from_str(json.get(*at..)?).into_iter::<T>();
-    let value = values.next()?.ok()?;
-    *at += values.byte_offset();
-    Some(value)
-}
-
 /// A field value: the raw JSON borrowed from the input, read as a [`Scalar`].
 struct Lenient<'a>(Option<Scalar<'a>>);
 
@@ -518,35 +511,12 @@ impl<'de> Deserialize<'de> for EventView<'de> {
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<EventView<'de>, M::Error> {
                 let mut ev = EventView::default();
                 while let Some(field) = map.next_key::<Field>()? {
-                    let slot = match field {
-                        Field::RecordType => &mut ev.record_type,
-                        Field::ServerType => &mut ev.server_type,
-                        Field::DbProtocol => &mut ev.db_protocol,
-                        Field::ServiceName => &mut ev.service_name,
-                        Field::Class => &mut ev.class,
-                        Field::Command => &mut ev.command,
-                        Field::CommandText => &mut ev.command_text,
-                        Field::ExitCode => &mut ev.exit_code,
-                        Field::ErrorMessage => &mut ev.error_message,
-                        Field::DbUserName => &mut ev.db_user_name,
-                        Field::DatabaseName => &mut ev.database_name,
-                        Field::RemoteHost => &mut ev.remote_host,
-                        Field::ClientApplication => &mut ev.client_application,
-                        Field::LogTime => &mut ev.log_time,
-                        Field::StartTime => &mut ev.start_time,
-                        Field::ObjectType => &mut ev.object_type,
-                        Field::ObjectName => &mut ev.object_name,
-                        Field::Added => {
-                            ev.has_added_field_key = true;
+                    match ev.slot(field) {
+                        Some(slot) => *slot = map.next_value::<Lenient<'de>>()?.0,
+                        None => {
                             map.next_value::<IgnoredAny>()?;
-                            continue;
                         }
-                        Field::Ignored => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = map.next_value::<Lenient<'de>>()?.0;
+                    }
                 }
                 Ok(ev)
             }

@@ -5,9 +5,8 @@
 //! Source: ../shared/design/das-records.md §4. Unknown fields are tolerated.
 
 use crate::decode::EventView;
-use crate::decode::event::read_str_value;
 use crate::ingest::envelope::UTF8_BOM;
-use crate::ingest::scan::{expect, has_control_byte, more_members, set_once, skip_ws};
+use crate::ingest::scan::{expect, has_control_byte, more_members, read_str_value, set_once, skip_ws};
 use crate::limits::{
     MAX_EVENTS_PER_RECORD, MAX_ONE_PASS_EVENTS, MAX_ONE_PASS_PAYLOAD_BYTES, MAX_PAYLOAD_ID_CHARS,
 };

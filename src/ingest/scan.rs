@@ -94,6 +94,15 @@ pub fn read_value<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Opt
     Some(value)
 }
 
+/// One JSON value of type `T` starting at `at` (after whitespace) in a text already known to
+/// be UTF-8, read by serde_json; moves `at` past it.
+pub fn read_str_value<'a, T: Deserialize<'a>>(json: &'a str, at: &mut usize) -> Option<T> {
+    let mut values = serde_json::Deserializer::from_str(json.get(*at..)?).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    *at += values.byte_offset();
+    Some(value)
+}
+
 /// Whether the value at `at` (after whitespace) is a JSON array or object. serde_json counts
 /// the nesting of such a value from the top of the text, and a value read on its own from
 /// where it starts would be counted from there: a reader leaves them to serde rather than
