@@ -166,7 +166,11 @@ impl std::fmt::Debug for Plaintext {
 pub fn decrypt(key: &AuthenticatedKey<'_, '_>, verified: Verified<'_, '_>) -> Result<Plaintext, EsdkError> {
     let body = verified.body();
     let message_id = key.header().message_id;
-    let mut out = Zeroizing::new(Vec::with_capacity(body.content_len()));
+    // Room for the plaintext and one tag: the frame being opened holds its tag after its
+    // ciphertext, so without it the buffer grew at the first frame, a copy of every byte before
+    // it, and for a many-framed message the old buffer was freed holding plaintext that
+    // `Zeroizing` never saw.
+    let mut out = Zeroizing::new(Vec::with_capacity(body.content_len().saturating_add(TAG_LEN)));
     for frame in &body.frames {
         let start = out.len();
         out.extend_from_slice(frame.ciphertext);
@@ -193,4 +197,41 @@ fn frame_aad(message_id: &[u8], frame: &Frame<'_>) -> Vec<u8> {
     let len = u64::try_from(frame.ciphertext.len()).unwrap_or(u64::MAX);
     aad.extend_from_slice(&len.to_be_bytes());
     aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::esdk::{RawAesKeyring, WrappingKey};
+    use base64::Engine;
+
+    /// A fixture of the official Python aws-encryption-sdk (tests/fixtures/esdk), and its key.
+    fn fixture(name: &str) -> (Vec<u8>, WrappingKey) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esdk");
+        let cases: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
+        let case = cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(case["wrappingKey"].as_str().unwrap())
+            .unwrap();
+        let message = std::fs::read(dir.join(case["message"].as_str().unwrap())).unwrap();
+        (message, WrappingKey::new(key).unwrap())
+    }
+
+    #[test]
+    fn decrypts_into_one_buffer_that_never_grows() {
+        for name in ["s0178-f17-many", "s0178-f128-many", "s0014-f4096-noctx"] {
+            let (message, key) = fixture(name);
+            let content_len = crate::esdk::parse(&message).unwrap().body.content_len();
+            let plaintext = crate::esdk::decrypt(&message, &RawAesKeyring::das(&key)).unwrap();
+            assert_eq!(plaintext.0.len(), content_len, "{name}");
+            // A buffer that grew would have at least doubled its first capacity.
+            assert_eq!(plaintext.0.capacity(), content_len + TAG_LEN, "{name}");
+        }
+    }
 }

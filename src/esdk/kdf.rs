@@ -10,7 +10,7 @@
 
 use super::EsdkError;
 use super::header::Header;
-use super::suite::Kdf;
+use super::suite::{Kdf, TAG_LEN};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::{constant_time, hkdf};
 use zeroize::Zeroizing;
@@ -77,11 +77,13 @@ pub fn derive(header: &Header<'_>, data_key: &[u8]) -> Result<DerivedKey, EsdkEr
 impl DerivedKey {
     /// Verifies the header authentication tag over the header body.
     pub fn authenticate<'h, 'a>(self, header: &'h Header<'a>) -> Result<AuthenticatedKey<'h, 'a>, EsdkError> {
+        // The header's ciphertext is empty: the tag alone is opened, a copy on the stack.
+        let mut tag = <[u8; TAG_LEN]>::try_from(header.auth_tag).map_err(|_| EsdkError::HeaderAuth)?;
         self.0
             .open_in_place(
                 Nonce::assume_unique_for_key(header.auth_iv),
                 Aad::from(header.body_bytes),
-                &mut header.auth_tag.to_vec(),
+                &mut tag,
             )
             .map_err(|_| EsdkError::HeaderAuth)?;
         Ok(AuthenticatedKey { key: self.0, header })

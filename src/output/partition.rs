@@ -117,18 +117,20 @@ impl EarliestTime {
 
 /// Keeps `[A-Za-z0-9_-]`, maps anything else to `_`, caps the length; never empty.
 pub fn sanitize(value: &str) -> String {
-    let out: String = value
-        .chars()
-        .take(MAX_PARTITION_VALUE_CHARS)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() { UNKNOWN.to_string() } else { out }
+    if value.is_empty() {
+        return UNKNOWN.to_string();
+    }
+    // Every kept character is one ASCII byte: one allocation of the exact size (collecting the
+    // capped iterator grew the string from nothing, several reallocations a record).
+    let mut out = String::with_capacity(value.len().min(MAX_PARTITION_VALUE_CHARS));
+    out.extend(value.chars().take(MAX_PARTITION_VALUE_CHARS).map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    out
 }
 
 /// The partition keys every Ok record returns, in the order of the S3 prefix.
@@ -317,6 +319,12 @@ mod tests {
         assert_eq!(sanitize("Database Vault/../x"), "Database_Vault____x");
         assert_eq!(sanitize(""), UNKNOWN);
         assert_eq!(sanitize(&"a".repeat(500)).len(), MAX_PARTITION_VALUE_CHARS);
+        // Characters, not bytes, are capped; each becomes one ASCII byte.
+        assert_eq!(
+            sanitize(&"\u{e9}".repeat(500)),
+            "_".repeat(MAX_PARTITION_VALUE_CHARS)
+        );
+        assert_eq!(sanitize("db-\u{1F600}x"), "db-_x");
     }
 
     #[test]
