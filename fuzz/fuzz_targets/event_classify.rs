@@ -6,7 +6,7 @@
 use das_partitioner::classify::{ActivityClass, Engine, classify};
 use das_partitioner::decode::EventView;
 use das_partitioner::decode::event::hand_read_disagreement;
-use das_partitioner::output::partition::parse_event_time;
+use das_partitioner::output::partition::{fast_time_disagreement, parse_event_time};
 use fuzz_support::ENVELOPE_VERSIONS;
 use libfuzzer_sys::fuzz_target;
 
@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
     );
     if let Some(time) = event.event_time() {
         let _ = parse_event_time(time);
+        if let Some(difference) = fast_time_disagreement(time) {
+            panic!("the time parsers disagree: {difference}");
+        }
     }
     for version in ENVELOPE_VERSIONS {
         let engine = Engine::detect(&event, version);
