@@ -15,7 +15,7 @@ use serde::Deserialize;
 /// unescapes, or rejects), or bytes that are not UTF-8.
 pub fn plain_str<'a>(json: &'a [u8], at: &mut usize) -> Option<&'a str> {
     let (start, bytes) = string_bytes(json, *at)?;
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
     if has_control_byte(bytes) {
         return None;
     }
