@@ -56,7 +56,7 @@ fn square_n(x: &Words, n: u32) -> Words {
 }
 
 /// a·b mod p, below 2^384.
-pub fn mul(a: &Words, b: &Words) -> Words {
+fn mul(a: &Words, b: &Words) -> Words {
     let mut t = [0u64; 12];
     for (i, &ai) in a.iter().enumerate() {
         let mut carry = 0u128;
@@ -74,7 +74,7 @@ pub fn mul(a: &Words, b: &Words) -> Words {
 }
 
 /// a² mod p, below 2^384: the products a_i·a_j (i < j) once, doubled, plus the squares a_i².
-pub fn square(a: &Words) -> Words {
+fn square(a: &Words) -> Words {
     let mut t = [0u64; 12];
     for (i, &ai) in a.iter().enumerate() {
         let mut carry = 0u128;
@@ -146,7 +146,7 @@ fn fold(l: &Words, h: &Words) -> [u64; 9] {
 }
 
 /// x mod p, for x below 2^384 (< 2p): x − p when that does not borrow, else x.
-pub fn canonical(x: &Words) -> Words {
+fn canonical(x: &Words) -> Words {
     let mut less_p = [0u64; 6];
     let mut borrow = 0i128;
     for ((word, &xi), &pi) in less_p.iter_mut().zip(x).zip(&P) {
@@ -261,16 +261,13 @@ mod tests {
 
     #[test]
     fn takes_square_roots_of_squares() {
+        let mut p_less_1 = P;
+        p_less_1[0] -= 1;
         for x in values().iter().map(canonical).filter(|x| *x != [0; 6]).take(200) {
             let square = fiat_mul(&x, &x);
             let root = sqrt_candidate(&square);
-            let mut negated = [0u64; 6];
-            let mut borrow = 0i128;
-            for ((word, &pi), &xi) in negated.iter_mut().zip(&P).zip(&x) {
-                borrow += i128::from(pi) - i128::from(xi);
-                *word = low_signed(borrow);
-                borrow >>= 64;
-            }
+            // −x, as fiat-crypto makes it: x · (p − 1).
+            let negated = fiat_mul(&x, &p_less_1);
             assert!(root == x || root == negated, "root of {x:x?}² is {root:x?}");
         }
     }
