@@ -1,12 +1,14 @@
 //! One Firehose invocation, end to end: the code path the Lambda and `dasp transform` share.
 //! Orchestration only; each step is one call into its stage:
 //!
-//! 1. ingest: decode every record's envelope ([`crate::ingest`]);
+//! 1. ingest: read every record's envelope for its data key ([`crate::ingest`]);
 //! 2. keys: resolve the distinct data keys (the only await, [`crate::keys`]);
 //! 3. per record, pure: [`crate::record::transform_record`] on every worker thread (rayon), in
 //!    order-preserving chunks admitted in input order into the response budget
-//!    ([`crate::output::budget`]) as they are produced;
-//! 4. metrics and logs from the final outcomes ([`crate::output::metrics`]).
+//!    ([`crate::output::budget`]) as they are produced, counted in the metrics
+//!    ([`crate::output::metrics`]) and handed to the caller's sink, which may write each one
+//!    out at once (`dasp transform`) instead of holding every record's lines to the end;
+//! 4. logs from the final outcomes.
 //!
 //! A bad record becomes `ProcessingFailed` alone; the invocation fails for a reason outside the
 //! records, so that Firehose retries the whole batch: any record's data key still transiently
@@ -17,7 +19,7 @@
 use crate::config::Config;
 use crate::error::RecordError;
 use crate::esdk::WrappingKey;
-use crate::ingest::{self, Envelope, FirehoseEvent, FirehoseRecord};
+use crate::ingest::{self, FirehoseEvent, FirehoseRecord};
 use crate::keys::{self, DataKeyCache, DataKeySource, KeyContext, KeyError, KeyErrorKind, Resolved};
 use crate::limits::{INPUT_BYTES_IN_FLIGHT_PER_THREAD, RECORDS_IN_FLIGHT_PER_THREAD};
 use crate::output::Outcome;
@@ -135,6 +137,26 @@ impl<S: DataKeySource> Handler<S> {
         now: DateTime<Utc>,
         remaining: Option<Duration>,
     ) -> Result<Invocation, InvocationError> {
+        self.handle_into(event, now, remaining, &mut |_, outcome| outcome)
+            .await
+    }
+
+    /// Handles one invocation, handing each record's final outcome to `sink` as soon as it is
+    /// admitted, in input order: `sink(index, outcome)` returns what the [`Invocation`] keeps
+    /// of it. A sink that writes the record's response entry out and keeps
+    /// [`Outcome::without_data`] frees each record's lines once written, so that the output
+    /// held at once is a chunk's, not the invocation's. The sink is not called at all when the
+    /// invocation fails, and it runs on a worker thread.
+    pub async fn handle_into<F>(
+        &self,
+        event: &FirehoseEvent<'_>,
+        now: DateTime<Utc>,
+        remaining: Option<Duration>,
+        sink: &mut F,
+    ) -> Result<Invocation, InvocationError>
+    where
+        F: FnMut(usize, Outcome) -> Outcome + Send,
+    {
         let started = tokio::time::Instant::now();
         let resource_id = self.config.resource_id.clone().or_else(|| {
             event
@@ -151,27 +173,42 @@ impl<S: DataKeySource> Handler<S> {
             });
         };
 
-        // 1. Ingest, on the pool's workers: it is per-record work too, and the envelopes are then
-        //    made (and, after their record, freed) where the lines are made.
-        let envelopes: Vec<Result<Envelope, RecordError>> = event
+        // 1. Ingest, on the pool's workers: every envelope is read for its data key, and only the
+        //    key is kept. The ESDK messages are decoded again in step 3, each just before its
+        //    record: held from here to there, every message of the invocation would be memory
+        //    touched for the first time (a page fault every 4 KB), where decoded one record at
+        //    a time they reuse the same few pages.
+        let blobs: Vec<Result<Vec<u8>, RecordError>> = event
             .records
             .par_iter()
-            .map(|r| ingest::decode_record(r).map_err(RecordError::from))
+            .map(|r| {
+                ingest::decode_record(r)
+                    .map(|envelope| envelope.key_blob)
+                    .map_err(RecordError::from)
+            })
             .collect();
         let bytes_in = event.records.iter().map(|r| r.data_len()).sum();
 
         // 2. Keys.
-        let blobs = envelopes.iter().flatten().map(|e| e.key_blob.as_slice());
+        let key_blobs = blobs.iter().flatten().map(Vec::as_slice);
         let retry = &self.config.kms_retry;
         let stop_at = retry.stop_at(started, remaining);
         let keys = self
             .cache
-            .resolve(&self.source, &context, blobs, retry, stop_at)
+            .resolve(&self.source, &context, key_blobs, retry, stop_at)
             .await;
-        check_keys_available(&keys, &envelopes, &context)?;
+        check_keys_available(&keys, &blobs, &context)?;
+        let key_stats = KeyStats {
+            kms_calls: keys.kms_calls,
+            kms_retries: keys.kms_retries,
+            cache_hits: keys.cache_hits,
+        };
+        let mut metrics = Metrics::new(key_stats, bytes_in);
+        metrics.resource_id = context.resource_id.clone();
 
         // 3. Per record, pure, on every worker thread, in order-preserving chunks; each chunk's
-        //    outcomes are admitted into the budget in input order as soon as it is done.
+        //    outcomes are admitted into the budget in input order as soon as it is done, counted,
+        //    and handed to the sink.
         let resource = context.resource_id.as_str();
         let mut budget = ResponseBudget::new(
             self.config.limits.response_budget_bytes,
@@ -187,7 +224,7 @@ impl<S: DataKeySource> Handler<S> {
                 event_id_prefix,
             })
             .collect();
-        let mut envelopes = envelopes.into_iter();
+        let mut blobs = blobs.into_iter();
         // The whole phase runs on a worker of the pool: one hand-off per invocation instead of
         // one per chunk (a blocked caller and a woken worker for every few records).
         let outcomes = rayon::scope(|_| {
@@ -201,13 +238,11 @@ impl<S: DataKeySource> Handler<S> {
                 // fails as over the budget at once and frees its lines.
                 let hold_limit = max_output.saturating_mul(2);
                 let held = AtomicUsize::new(0);
-                // Each envelope is moved to its record's task and freed when it is done, so the
-                // next records' lines reuse its memory.
-                let owned: Vec<_> = envelopes.by_ref().take(records.len()).collect();
+                let owned: Vec<_> = blobs.by_ref().take(records.len()).collect();
                 let produced: Vec<Outcome> = records
                     .par_iter()
                     .zip(owned)
-                    .map(|(p, envelope)| {
+                    .map(|(p, blob)| {
                         let fallback_time = p
                             .record
                             .arrival_time()
@@ -219,7 +254,7 @@ impl<S: DataKeySource> Handler<S> {
                             fallback_time,
                             max_output_bytes: max_output,
                         };
-                        let outcome = self.transform(envelope, &keys, &meta);
+                        let outcome = self.transform(p.record, blob, &keys, &meta);
                         if let Outcome::Ok { data, .. } = &outcome {
                             let len = data.len();
                             if held.fetch_add(len, Ordering::Relaxed).saturating_add(len) > hold_limit {
@@ -230,19 +265,16 @@ impl<S: DataKeySource> Handler<S> {
                         outcome
                     })
                     .collect();
-                outcomes.extend(produced.into_iter().map(|outcome| budget.admit(outcome)));
+                for outcome in produced {
+                    let outcome = budget.admit(outcome);
+                    metrics.count(&outcome);
+                    outcomes.push(sink(outcomes.len(), outcome));
+                }
             }
             outcomes
         });
 
-        // 4. Metrics and logs, from the final outcomes.
-        let key_stats = KeyStats {
-            kms_calls: keys.kms_calls,
-            kms_retries: keys.kms_retries,
-            cache_hits: keys.cache_hits,
-        };
-        let mut metrics = Metrics::from_outcomes(&outcomes, key_stats, bytes_in);
-        metrics.resource_id = context.resource_id.clone();
+        // 4. Logs, from the final outcomes.
         let invocation = Invocation { metrics, outcomes };
         for (index, error) in invocation.failures() {
             if let Some(record) = event.records.get(index) {
@@ -284,15 +316,21 @@ pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize, threads: usize) -> imp
 
 impl<S> Handler<S> {
     /// One record's outcome: its ingest error, its key error, or the pure transformation.
+    /// `blob` is what step 1 read of the record; its envelope is decoded again here, the same
+    /// way, so it cannot fail now where it passed then.
     fn transform(
         &self,
-        envelope: Result<Envelope, RecordError>,
+        record: &FirehoseRecord<'_>,
+        blob: Result<Vec<u8>, RecordError>,
         keys: &Resolved,
         meta: &RecordMeta<'_>,
     ) -> Outcome {
-        let envelope = match envelope {
+        if let Err(e) = blob {
+            return Outcome::Failed(e);
+        }
+        let envelope = match ingest::decode_record(record) {
             Ok(envelope) => envelope,
-            Err(e) => return Outcome::Failed(e),
+            Err(e) => return Outcome::Failed(e.into()),
         };
         match key_for(keys, &envelope.key_blob) {
             Ok(key) => transform_record(&envelope, key, meta, &self.config),
@@ -315,7 +353,7 @@ pub fn key_for<'k>(keys: &'k Resolved, blob: &[u8]) -> Result<&'k Arc<WrappingKe
 /// for a fault that a retry of the batch can cure.
 fn check_keys_available(
     keys: &Resolved,
-    envelopes: &[Result<Envelope, RecordError>],
+    blobs: &[Result<Vec<u8>, RecordError>],
     context: &KeyContext,
 ) -> Result<(), InvocationError> {
     let Some((blob, error)) = keys.transient_failure() else {
@@ -331,11 +369,7 @@ fn check_keys_available(
                 }))
         )
     };
-    let records = envelopes
-        .iter()
-        .flatten()
-        .filter(|e| unavailable(&e.key_blob))
-        .count();
+    let records = blobs.iter().flatten().filter(|b| unavailable(b)).count();
     let failed = keys
         .keys
         .values()
@@ -349,7 +383,7 @@ fn check_keys_available(
         keys: failed.saturating_add(keys.abandoned),
         distinct_keys: keys.keys.len().saturating_add(keys.abandoned),
         records,
-        total_records: envelopes.len(),
+        total_records: blobs.len(),
     })
 }
 

@@ -4,6 +4,7 @@ use das_partitioner::config::Config;
 use das_partitioner::handler::Handler;
 use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::KmsDataKeys;
+use das_partitioner::output::response::ResponseWriter;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
@@ -62,16 +63,30 @@ async fn run() -> Result<(), Error> {
         // Time left before Lambda stops the invocation: KMS retries end before it.
         let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
         let remaining = u64::try_from(deadline_ms.saturating_sub(now.timestamp_millis())).unwrap_or(0);
+        // Each record's response entry is written into the body as soon as its outcome is
+        // final, and its lines freed: the output held at once is one chunk's plus the body,
+        // not every record's lines and then the body as well. The same writer and handler path
+        // as `dasp transform`. The body is never larger than the response budget: reserved
+        // whole, it is never copied to grow, and only the pages written are ever touched.
+        let budget = handler.config().limits.response_budget_bytes;
+        let mut body = ResponseWriter::new(Vec::with_capacity(budget));
         let invocation = handler
-            .handle_within(&payload, now, Some(std::time::Duration::from_millis(remaining)))
+            .handle_into(
+                &payload,
+                now,
+                Some(std::time::Duration::from_millis(remaining)),
+                &mut body.sink(&payload),
+            )
             .await
             .inspect_err(|e| tracing::error!(error = %e, "invocation failed"))?;
+        let body = String::from_utf8(body.finish()?)?;
         // One CloudWatch Embedded Metric Format line per invocation.
         println!("{}", invocation.metrics.to_emf(now.timestamp_millis()));
-        // The runtime serializes it straight into the request body: the same bytes as
-        // `FirehoseResponse::write_json` (a unit test holds them equal), with no second pass
-        // to validate a prebuilt string.
-        Ok::<_, Error>(invocation.into_response(&payload))
+        // The runtime sends it as it is. `from_string` parses the body once more to check it
+        // (the only safe way to hand serde_json prebuilt JSON); that costs about what
+        // serializing the response through serde did, and less at fifty events a record
+        // (BENCHMARKS.md).
+        Ok::<_, Error>(RawValue::from_string(body)?)
     }))
     .await
 }

@@ -23,6 +23,7 @@ use das_partitioner::handler::{Handler, InvocationError};
 use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::{DataKeySource, KmsDataKeys};
 use das_partitioner::output::Outcome;
+use das_partitioner::output::response::ResponseWriter;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -639,6 +640,9 @@ async fn transform<S: DataKeySource>(
     args: &TransformArgs<'_>,
 ) -> Result<(), Failure> {
     let now = chrono::Utc::now();
+    if !args.print && args.s3_layout.is_none() {
+        return transform_streaming(handler, event, args, now).await;
+    }
     let invocation = handler
         .handle(event, now)
         .await
@@ -667,24 +671,91 @@ async fn transform<S: DataKeySource>(
     if args.out.is_some() || !args.print {
         // Byte for byte what the Lambda returns (the same writer), written as it is made.
         let response = invocation.into_response(event);
-        // A newline after it on standard output; the file holds the JSON alone.
-        let write = |out: &mut dyn Write, newline: bool| -> std::io::Result<()> {
-            response.write_json(&mut *out)?;
-            if newline {
-                out.write_all(b"\n")?;
-            }
-            out.flush()
-        };
-        match args.out {
-            Some(path) => std::fs::File::create(path)
-                .and_then(|mut file| write(&mut file, false))
-                .map_err(|e| fail(1, format!("cannot write {}: {e}", path.display())))?,
-            None => write(&mut stdout, true).map_err(|e| fail(1, e))?,
-        }
+        let mut out = Output::new(args.out);
+        response
+            .write_json(&mut out)
+            .and_then(|()| out.end())
+            .map_err(|e| out.failure(e))?;
     }
     stdout.flush().map_err(|e| fail(1, e))?;
     eprintln!("dasp: {}", summary::line(&metrics));
     Ok(())
+}
+
+/// The response alone (no --print, no --s3-layout): each record's entry is written as soon as
+/// its outcome is final, and its lines freed, instead of holding every record's lines until
+/// the end. The bytes are the same.
+async fn transform_streaming<S: DataKeySource>(
+    handler: Handler<S>,
+    event: &FirehoseEvent<'_>,
+    args: &TransformArgs<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Failure> {
+    let mut writer = ResponseWriter::new(Output::new(args.out));
+    let invocation = handler
+        .handle_into(event, now, None, &mut writer.sink(event))
+        .await
+        .map_err(|e| invocation_failure(&e, args.verbose))?;
+    let mut out = match writer.finish() {
+        Ok(out) => out,
+        Err(e) => return Err(Output::new(args.out).failure(e)),
+    };
+    out.end().map_err(|e| out.failure(e))?;
+    eprintln!("dasp: {}", summary::line(&invocation.metrics));
+    Ok(())
+}
+
+/// Where `dasp transform` writes the response: standard output (a newline after it), or the
+/// --out file (the JSON alone), created when its first bytes are written, so that an
+/// invocation that fails leaves no file behind and an existing one untouched.
+enum Output<'p> {
+    Stdout(std::io::Stdout),
+    File {
+        path: &'p Path,
+        file: Option<std::fs::File>,
+    },
+}
+
+impl<'p> Output<'p> {
+    fn new(path: Option<&'p Path>) -> Self {
+        match path {
+            Some(path) => Output::File { path, file: None },
+            None => Output::Stdout(std::io::stdout()),
+        }
+    }
+
+    /// After the response: the newline on standard output, and everything flushed.
+    fn end(&mut self) -> std::io::Result<()> {
+        if let Output::Stdout(stdout) = self {
+            stdout.write_all(b"\n")?;
+        }
+        self.flush()
+    }
+
+    fn failure(&self, e: std::io::Error) -> Failure {
+        match self {
+            Output::Stdout(_) => fail(1, e),
+            Output::File { path, .. } => fail(1, format!("cannot write {}: {e}", path.display())),
+        }
+    }
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(stdout) => stdout.write(buf),
+            Output::File { file: Some(file), .. } => file.write(buf),
+            Output::File { path, file } => file.insert(std::fs::File::create(path)?).write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(stdout) => stdout.flush(),
+            Output::File { file: Some(file), .. } => file.flush(),
+            Output::File { file: None, .. } => Ok(()),
+        }
+    }
 }
 
 /// The warning about unknown DASP_* variables, once each.

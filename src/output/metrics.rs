@@ -1,5 +1,5 @@
-//! Per-invocation counters, derived once from the final outcomes (after the response budget),
-//! and written as one CloudWatch Embedded Metric Format log line.
+//! Per-invocation counters, counted from the final outcomes (after the response budget) as
+//! they are admitted, and written as one CloudWatch Embedded Metric Format log line.
 
 use super::{EventStats, Outcome};
 use crate::classify::ActivityClass;
@@ -39,30 +39,32 @@ pub struct KeyStats {
 }
 
 impl Metrics {
-    /// Counts the final outcomes: what Firehose is told is what the metrics say.
-    pub fn from_outcomes(outcomes: &[Outcome], keys: KeyStats, bytes_in: usize) -> Self {
-        let mut m = Metrics {
+    /// No record counted yet.
+    pub fn new(keys: KeyStats, bytes_in: usize) -> Self {
+        Metrics {
             kms_calls: keys.kms_calls,
             kms_retries: keys.kms_retries,
             kms_cache_hits: keys.cache_hits,
             bytes_in,
             ..Metrics::default()
-        };
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Ok { data, stats, .. } => {
-                    m.records_ok += 1;
-                    m.bytes_out += data.len();
-                    m.events.add(stats);
-                }
-                Outcome::Dropped { stats } => {
-                    m.records_dropped += 1;
-                    m.events.add(stats);
-                }
-                Outcome::Failed(_) => m.records_failed += 1,
-            }
         }
-        m
+    }
+
+    /// Counts one record's final outcome (after the response budget), before its data may be
+    /// written out and freed: what Firehose is told is what the metrics say.
+    pub fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Ok { data, stats, .. } => {
+                self.records_ok += 1;
+                self.bytes_out += data.len();
+                self.events.add(stats);
+            }
+            Outcome::Dropped { stats } => {
+                self.records_dropped += 1;
+                self.events.add(stats);
+            }
+            Outcome::Failed(_) => self.records_failed += 1,
+        }
     }
 
     fn values(&self) -> Vec<(String, usize)> {

@@ -109,6 +109,20 @@ impl Outcome {
             _ => None,
         }
     }
+
+    /// The outcome with its lines freed (an Ok record's `data` emptied): what is kept of a
+    /// record once its response entry is written out.
+    #[must_use]
+    pub fn without_data(self) -> Outcome {
+        match self {
+            Outcome::Ok { keys, stats, .. } => Outcome::Ok {
+                data: Vec::new(),
+                keys,
+                stats,
+            },
+            other => other,
+        }
+    }
 }
 
 /// Whether serde_json escapes this byte in a string: `"`, `\` and the control characters.

@@ -46,46 +46,148 @@ impl FirehoseResponse {
 impl FirehoseResponse {
     /// The response as compact JSON, written to `out` through a buffer of about 64 KiB as it
     /// is made (no copy of the whole response in memory): serde_json's bytes for it, without
-    /// its escape scan over base64, which never needs escaping (`dasp transform`).
-    pub fn write_json<W: Write>(&self, mut out: W) -> io::Result<()> {
-        const FLUSH_AT: usize = 1 << 16;
-        let mut buffer = Vec::with_capacity(FLUSH_AT * 2);
-        buffer.extend_from_slice(br#"{"records":["#);
-        for (index, record) in self.records.iter().enumerate() {
-            if index > 0 {
-                buffer.push(b',');
-            }
-            record.write_json(&mut buffer);
-            if buffer.len() >= FLUSH_AT {
-                out.write_all(&buffer)?;
-                buffer.clear();
-            }
+    /// its escape scan over base64, which never needs escaping.
+    pub fn write_json<W: Write>(&self, out: W) -> io::Result<()> {
+        let mut writer = ResponseWriter::new(out);
+        for record in &self.records {
+            writer.entry(
+                &record.record_id,
+                record.result,
+                &record.data,
+                record.partition_keys.as_ref(),
+            )?;
         }
-        buffer.extend_from_slice(b"]}");
-        out.write_all(&buffer)
+        writer.finish().map(drop)
     }
 }
 
-impl ResponseRecord {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"recordId":"#);
-        push_json_str(out, &self.record_id);
-        out.extend_from_slice(br#","result":"#);
-        push_json_str(out, self.result.as_str());
-        out.extend_from_slice(br#","data":""#);
-        base64_simd::STANDARD.encode_append(&self.data, out);
-        out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
-        if let Some(keys) = &self.partition_keys {
-            for (index, (name, value)) in keys.pairs().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                push_json_str(out, name);
-                out.push(b':');
-                push_json_str(out, value);
+/// The response written entry by entry, in input order, as each record's outcome is final
+/// (`dasp transform`, through [`crate::handler::Handler::handle_into`]): the bytes of
+/// [`FirehoseResponse::write_json`], through a buffer of about 64 KiB, so that a record's
+/// lines can be freed as soon as its entry is written.
+pub struct ResponseWriter<W: Write> {
+    out: W,
+    buffer: Vec<u8>,
+    entries: usize,
+    /// The first write error of [`Self::sink`]: nothing more is written, [`Self::finish`]
+    /// returns it.
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> ResponseWriter<W> {
+    const FLUSH_AT: usize = 1 << 16;
+
+    /// Nothing is written to `out` before the first entry is flushed, or [`Self::finish`].
+    pub fn new(out: W) -> Self {
+        let mut buffer = Vec::with_capacity(Self::FLUSH_AT * 2);
+        buffer.extend_from_slice(br#"{"records":["#);
+        ResponseWriter {
+            out,
+            buffer,
+            entries: 0,
+            failed: None,
+        }
+    }
+
+    /// The sink of [`crate::handler::Handler::handle_into`] for `event`: writes the entry of
+    /// each record as its outcome comes, and keeps the outcome without its lines.
+    pub fn sink<'a>(
+        &'a mut self,
+        event: &'a FirehoseEvent<'a>,
+    ) -> impl FnMut(usize, Outcome) -> Outcome + Send + 'a
+    where
+        W: Send,
+    {
+        move |index, outcome| {
+            if self.failed.is_none() {
+                let written = match event.records.get(index) {
+                    Some(record) => self.outcome(&record.record_id, &outcome),
+                    None => Err(io::Error::other("an outcome for no record of the event")),
+                };
+                self.failed = written.err();
+            }
+            outcome.without_data()
+        }
+    }
+
+    /// The entry `outcome` makes for the record `record_id`.
+    pub fn outcome(&mut self, record_id: &str, outcome: &Outcome) -> io::Result<()> {
+        match outcome {
+            Outcome::Ok { data, keys, .. } => self.entry(record_id, RecordResult::Ok, data, Some(keys)),
+            Outcome::Dropped { .. } | Outcome::Failed(_) => {
+                self.entry(record_id, outcome.result(), &[], None)
             }
         }
-        out.extend_from_slice(b"}}}");
+    }
+
+    fn entry(
+        &mut self,
+        record_id: &str,
+        result: RecordResult,
+        data: &[u8],
+        keys: Option<&PartitionKeys>,
+    ) -> io::Result<()> {
+        if self.entries > 0 {
+            self.buffer.push(b',');
+        }
+        self.entries += 1;
+        write_entry(&mut self.buffer, record_id, result, data, keys);
+        if self.buffer.len() >= Self::FLUSH_AT {
+            self.out.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+
+    /// Closes the response and writes what is left; returns the writer, not flushed.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.buffer.extend_from_slice(b"]}");
+        self.out.write_all(&self.buffer)?;
+        Ok(self.out)
+    }
+}
+
+/// One response entry, as serde_json writes a [`ResponseRecord`].
+fn write_entry(
+    out: &mut Vec<u8>,
+    record_id: &str,
+    result: RecordResult,
+    data: &[u8],
+    keys: Option<&PartitionKeys>,
+) {
+    out.extend_from_slice(br#"{"recordId":"#);
+    push_json_str(out, record_id);
+    out.extend_from_slice(br#","result":"#);
+    push_json_str(out, result.as_str());
+    out.extend_from_slice(br#","data":""#);
+    base64_simd::STANDARD.encode_append(data, out);
+    out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
+    if let Some(keys) = keys {
+        for (index, (name, value)) in keys.pairs().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            push_json_str(out, name);
+            out.push(b':');
+            push_json_str(out, value);
+        }
+    }
+    out.extend_from_slice(b"}}}");
+}
+
+impl ResponseRecord {
+    #[cfg(test)]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_entry(
+            out,
+            &self.record_id,
+            self.result,
+            &self.data,
+            self.partition_keys.as_ref(),
+        );
     }
 
     pub fn new(record_id: String, outcome: Outcome) -> Self {
@@ -242,6 +344,53 @@ mod tests {
             json["records"][2]["metadata"],
             serde_json::json!({"partitionKeys": {}})
         );
+    }
+
+    /// Fails every write after the first `left` bytes, and counts the calls that came after.
+    #[derive(Debug)]
+    struct FailingAfter {
+        left: usize,
+        calls_after_failing: usize,
+    }
+
+    impl Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.left {
+                self.calls_after_failing += usize::from(self.left == 0);
+                self.left = 0;
+                return Err(io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sink_reports_its_first_write_error_and_writes_nothing_after_it() {
+        let ids: Vec<String> = (0..40).map(|i| format!("r{i}")).collect();
+        let records: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"recordId":"{id}","data":""}}"#))
+            .collect();
+        let json = format!(r#"{{"records":[{}]}}"#, records.join(","));
+        let event = FirehoseEvent::from_json(json.as_bytes()).unwrap();
+        // 8 KB of lines a record: the 64 KiB buffer is flushed after the eighth.
+        let line = vec![b'x'; 8 * 1024];
+        let mut writer = ResponseWriter::new(FailingAfter {
+            left: 1000,
+            calls_after_failing: 0,
+        });
+        let mut sink = writer.sink(&event);
+        for index in 0..ids.len() {
+            let kept = sink(index, ok(&line));
+            assert!(matches!(kept, Outcome::Ok { ref data, .. } if data.is_empty()));
+        }
+        drop(sink);
+        assert_eq!(writer.out.calls_after_failing, 0);
+        assert_eq!(writer.finish().unwrap_err().to_string(), "disk full");
     }
 
     /// serde_json is the oracle: the arithmetic size and the writer must equal what it writes,

@@ -278,6 +278,12 @@ fn transform_says_what_the_cli_did_when_kms_stays_unreachable() {
         "{err}"
     );
     assert!(out.stdout.is_empty() && !response.exists());
+    // Nor is an existing file touched.
+    std::fs::write(&response, "earlier").unwrap();
+    let out = dasp_clean(&args, &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&response).unwrap(), "earlier");
+    std::fs::remove_file(&response).unwrap();
 
     let mut verbose = vec!["-v"];
     verbose.extend(args);
@@ -432,6 +438,37 @@ fn transform_creates_the_parent_folders_of_its_outputs() {
     let response: serde_json::Value = serde_json::from_slice(&std::fs::read(&response).unwrap()).unwrap();
     assert_eq!(results(&response).len(), 40);
     assert!(layout.join("das").is_dir() && layout.join("das-errors").is_dir());
+}
+
+/// Alone, the response is written record by record as the outcomes come (each record's lines
+/// freed once written); with --s3-layout the lines are held for the objects and the response
+/// is written at the end. Both must be the same bytes, on standard output too (plus a newline).
+#[test]
+fn transform_streams_the_same_response_it_writes_when_holding_the_lines() {
+    let (event, keys) = sample();
+    let dir = scratch("streamed");
+    let streamed = dir.join("streamed.json");
+    let held = dir.join("held.json");
+    let base = ["transform", "--event", &event, "--data-keys", &keys];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = dasp_clean(&args, &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    run(&["--out", streamed.to_str().unwrap()]);
+    let layout = dir.join("s3");
+    run(&[
+        "--out",
+        held.to_str().unwrap(),
+        "--s3-layout",
+        layout.to_str().unwrap(),
+    ]);
+    let streamed = std::fs::read(&streamed).unwrap();
+    assert_eq!(streamed, std::fs::read(&held).unwrap());
+    assert_eq!(results(&serde_json::from_slice(&streamed).unwrap()).len(), 40);
+    let stdout = run(&[]).stdout;
+    assert_eq!(stdout.strip_suffix(b"\n"), Some(streamed.as_slice()));
 }
 
 fn files_under(dir: &Path) -> BTreeSet<PathBuf> {

@@ -11,6 +11,8 @@ use das_partitioner::esdk::WrappingKey;
 use das_partitioner::handler::{Handler, Invocation, InvocationError};
 use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::keys::{DataKeySource, KeyContext, KeyError};
+use das_partitioner::output::Outcome;
+use das_partitioner::output::response::ResponseWriter;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -440,6 +442,68 @@ async fn turns_records_past_the_response_budget_into_processing_failed() {
             .unwrap()
             .record_result;
         assert_eq!(r["result"].as_str(), Some(want.as_str()));
+    }
+}
+
+/// `dasp transform` and the Lambda write each record's entry as its outcome comes and free its
+/// lines: the bytes must be the response `handle` returns, every record once and in order,
+/// the budget's failures included, and the metrics must still count the lines freed.
+#[tokio::test]
+async fn streams_the_same_response_and_metrics_as_it_returns() {
+    for (engine, budget) in [
+        ("postgresql", None),
+        ("mysql", Some(65_536)),
+        ("oracle", None),
+        ("sqlserver", None),
+    ] {
+        let mut config = Config::default();
+        if let Some(budget) = budget {
+            config.limits.response_budget_bytes = budget;
+        }
+        let ev = event(engine);
+        // Two handlers, so that both invocations resolve their keys alike (no cache hits).
+        let held = Handler::new(config.clone(), FixtureKeys::load())
+            .handle(&ev, now())
+            .await
+            .unwrap();
+        let mut want = Vec::new();
+        let copy = Invocation {
+            outcomes: held.outcomes.clone(),
+            metrics: held.metrics.clone(),
+        };
+        copy.into_response(&ev).write_json(&mut want).unwrap();
+
+        let mut writer = ResponseWriter::new(Vec::new());
+        let mut seen = Vec::new();
+        let mut sink = writer.sink(&ev);
+        let streamed = Handler::new(config, FixtureKeys::load())
+            .handle_into(&ev, now(), None, &mut |index, outcome| {
+                seen.push(index);
+                sink(index, outcome)
+            })
+            .await
+            .unwrap();
+        drop(sink);
+        let written = writer.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(want).unwrap(),
+            "{engine}"
+        );
+        assert_eq!(seen, (0..ev.records.len()).collect::<Vec<_>>(), "{engine}");
+        assert_eq!(streamed.metrics, held.metrics, "{engine}");
+        assert!(held.metrics.bytes_out > 0, "{engine}");
+        if budget.is_some() {
+            assert!(
+                held.failures()
+                    .any(|(_, e)| *e == RecordError::OverResponseBudget)
+            );
+        }
+        let kept: Vec<_> = held.outcomes.into_iter().map(Outcome::without_data).collect();
+        assert_eq!(
+            streamed.outcomes, kept,
+            "{engine}: the outcomes without their lines"
+        );
     }
 }
 
