@@ -7,7 +7,8 @@
 //!    order-preserving chunks admitted in input order into the response budget
 //!    ([`crate::output::budget`]) as they are produced, counted in the metrics
 //!    ([`crate::output::metrics`]) and handed to the caller's sink, which may write each one
-//!    out at once (`dasp transform`) instead of holding every record's lines to the end;
+//!    out at once (the Lambda and `dasp transform` do) instead of holding every record's lines
+//!    to the end;
 //! 4. logs from the final outcomes.
 //!
 //! A bad record becomes `ProcessingFailed` alone; the invocation fails for a reason outside the
