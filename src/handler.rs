@@ -64,7 +64,10 @@ pub enum InvocationError {
     NoResourceId { stream: String },
 }
 
-/// What one invocation produced: one outcome per input record, at the record's index.
+/// What one invocation produced: one outcome per input record, at the record's index. From
+/// [`Handler::handle_into`], each outcome is what its sink kept: without its lines (empty
+/// `data`) when the sink wrote them out, so the response is the sink's, not
+/// [`Invocation::into_response`]'s.
 #[derive(Debug)]
 pub struct Invocation {
     pub outcomes: Vec<Outcome>,
@@ -130,8 +133,7 @@ impl<S: DataKeySource> Handler<S> {
         self.handle_within(event, now, None).await
     }
 
-    /// Handles one invocation that must end within `remaining` (the Lambda's time left): KMS
-    /// retries also stop `KMS_DEADLINE_RESERVE` before it.
+    /// [`Self::handle`] within `remaining`, keeping every outcome whole.
     pub async fn handle_within(
         &self,
         event: &FirehoseEvent<'_>,
@@ -142,12 +144,17 @@ impl<S: DataKeySource> Handler<S> {
             .await
     }
 
-    /// Handles one invocation, handing each record's final outcome to `sink` as soon as it is
-    /// admitted, in input order: `sink(index, outcome)` returns what the [`Invocation`] keeps
-    /// of it. A sink that writes the record's response entry out and keeps
-    /// [`Outcome::without_data`] frees each record's lines once written, so that the output
-    /// held at once is a chunk's, not the invocation's. The sink is not called at all when the
-    /// invocation fails, and it runs on a worker thread.
+    /// Handles one invocation that must end within `remaining` (the Lambda's time left; KMS
+    /// retries also stop `KMS_DEADLINE_RESERVE` before it, and without it only the retry budget
+    /// bounds them), handing each record's final outcome to `sink` as soon as it is admitted
+    /// and counted, in input order: `sink(index, outcome)` returns what the [`Invocation`]
+    /// keeps of it, which must have the same result (the logs and `failures` are read from
+    /// it, the metrics were counted before). A sink that writes the record's response entry
+    /// and keeps [`Outcome::without_data`]
+    /// ([`crate::output::response::ResponseWriter::sink`]) frees each record's lines
+    /// once written, so that the output held at once is a chunk's, not the invocation's. The
+    /// sink is not called at all when the invocation fails. It runs on a worker thread between
+    /// chunks, so its writing is serial, as writing the whole response at the end was.
     pub async fn handle_into<F>(
         &self,
         event: &FirehoseEvent<'_>,

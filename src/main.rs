@@ -67,7 +67,10 @@ async fn run() -> Result<(), Error> {
         // final, and its lines freed: the output held at once is one chunk's plus the body,
         // not every record's lines and then the body as well. The same writer and handler path
         // as `dasp transform`. The body is never larger than the response budget: reserved
-        // whole, it is never copied to grow, and only the pages written are ever touched.
+        // whole, it is never copied to grow, and only the pages written are touched. (It is
+        // still copied from the writer's 64 KiB buffer, by `from_string` when it shrinks to
+        // fit, and by the runtime into its request: memory copies, a fraction of a
+        // millisecond per MB.)
         let budget = handler.config().limits.response_budget_bytes;
         let mut body = ResponseWriter::new(Vec::with_capacity(budget));
         let invocation = handler

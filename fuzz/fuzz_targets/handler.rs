@@ -1,9 +1,11 @@
 //! The whole handler on any Firehose invocation, data keys from the Firehose fixtures'
 //! keys.json (the seeds are those invocations). Checks: one response record per input
 //! recordId, in order; the serialized response within Firehose's limit; every Ok record's data
-//! JSON lines with the added fields. An invocation-level error is allowed (it fails the whole
-//! batch, which Firehose retries), a panic never. The one-pass read of the invocation agrees
-//! with serde's wherever it takes it.
+//! JSON lines with the added fields; the response as the Lambda and `dasp transform` write it,
+//! entry by entry as outcomes come (`handle_into`, `ResponseWriter`), byte for byte serde's
+//! serialization of the response `handle` returns, with the same metrics. An invocation-level
+//! error is allowed (it fails the whole batch, which Firehose retries), a panic never. The
+//! one-pass read of the invocation agrees with serde's wherever it takes it.
 #![no_main]
 
 use base64::Engine as _;
@@ -15,6 +17,7 @@ use das_partitioner::ingest::FirehoseEvent;
 use das_partitioner::ingest::firehose::one_pass_disagreement;
 use das_partitioner::limits::FIREHOSE_RESPONSE_LIMIT;
 use das_partitioner::output::RecordResult;
+use das_partitioner::output::response::ResponseWriter;
 use fuzz_support::{FIREHOSE_KEYS, block_on, check_lines};
 use libfuzzer_sys::fuzz_target;
 
@@ -25,12 +28,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = FirehoseEvent::from_json(data) else {
         return;
     };
-    let keys = FileDataKeys::from_json(FIREHOSE_KEYS.as_bytes()).unwrap();
-    let handler = Handler::new(Config::default(), keys);
+    let handler = || Handler::new(Config::default(), FileDataKeys::from_json(FIREHOSE_KEYS.as_bytes()).unwrap());
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
-    let Ok(invocation) = block_on(handler.handle(&event, now)) else {
+    // The path the Lambda and `dasp transform` take, on a handler of its own (the same KMS
+    // calls, no cache hits from the other).
+    let mut writer = ResponseWriter::new(Vec::new());
+    let streamed = block_on(handler().handle_into(&event, now, None, &mut writer.sink(&event)));
+    let Ok(invocation) = block_on(handler().handle(&event, now)) else {
+        assert!(streamed.is_err(), "only the streamed invocation succeeded");
         return;
     };
+    let streamed = streamed.expect("only the held invocation succeeded");
+    assert_eq!(streamed.metrics, invocation.metrics);
     assert_eq!(invocation.outcomes.len(), event.records.len());
     let response = invocation.into_response(&event);
     assert_eq!(response.records.len(), event.records.len());
@@ -41,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let body = serde_json::to_vec(&response).unwrap();
+    assert!(writer.finish().unwrap() == body, "the streamed response is not serde's");
     assert!(
         body.len() <= FIREHOSE_RESPONSE_LIMIT,
         "response over Firehose's limit"

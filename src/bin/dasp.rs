@@ -669,7 +669,8 @@ async fn transform<S: DataKeySource>(
     }
     let metrics = invocation.metrics.clone();
     if args.out.is_some() || !args.print {
-        // Byte for byte what the Lambda returns (the same writer), written as it is made.
+        // Byte for byte what the Lambda returns (the same writer), written once every record is
+        // done, since the lines were held for --print or --s3-layout.
         let response = invocation.into_response(event);
         let mut out = Output::new(args.out);
         response
@@ -707,7 +708,9 @@ async fn transform_streaming<S: DataKeySource>(
 
 /// Where `dasp transform` writes the response: standard output (a newline after it), or the
 /// --out file (the JSON alone), created when its first bytes are written, so that an
-/// invocation that fails leaves no file behind and an existing one untouched.
+/// invocation that fails (KMS unavailable, no resource id) leaves no file behind and an
+/// existing one untouched. Once records are done the file is written as the response is made:
+/// a run interrupted then leaves it partial, and a run again rewrites it.
 enum Output<'p> {
     Stdout(std::io::Stdout),
     File {

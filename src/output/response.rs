@@ -62,9 +62,10 @@ impl FirehoseResponse {
 }
 
 /// The response written entry by entry, in input order, as each record's outcome is final
-/// (`dasp transform`, through [`crate::handler::Handler::handle_into`]): the bytes of
-/// [`FirehoseResponse::write_json`], through a buffer of about 64 KiB, so that a record's
-/// lines can be freed as soon as its entry is written.
+/// (the Lambda's body and `dasp transform`'s output, through
+/// [`crate::handler::Handler::handle_into`]): the bytes of [`FirehoseResponse::write_json`],
+/// through a buffer of about 64 KiB, so that a record's lines can be freed as soon as its
+/// entry is written.
 pub struct ResponseWriter<W: Write> {
     out: W,
     buffer: Vec<u8>,
@@ -111,7 +112,7 @@ impl<W: Write> ResponseWriter<W> {
     }
 
     /// The entry `outcome` makes for the record `record_id`.
-    pub fn outcome(&mut self, record_id: &str, outcome: &Outcome) -> io::Result<()> {
+    fn outcome(&mut self, record_id: &str, outcome: &Outcome) -> io::Result<()> {
         match outcome {
             Outcome::Ok { data, keys, .. } => self.entry(record_id, RecordResult::Ok, data, Some(keys)),
             Outcome::Dropped { .. } | Outcome::Failed(_) => {
@@ -346,18 +347,23 @@ mod tests {
         );
     }
 
-    /// Fails every write after the first `left` bytes, and counts the calls that came after.
+    /// Fails the first write that would pass `left` bytes with "disk full", and every write
+    /// after it with another error, counting them.
     #[derive(Debug)]
     struct FailingAfter {
         left: usize,
+        failed: bool,
         calls_after_failing: usize,
     }
 
     impl Write for FailingAfter {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.failed {
+                self.calls_after_failing += 1;
+                return Err(io::Error::other("a write after the first error"));
+            }
             if buf.len() > self.left {
-                self.calls_after_failing += usize::from(self.left == 0);
-                self.left = 0;
+                self.failed = true;
                 return Err(io::Error::other("disk full"));
             }
             self.left -= buf.len();
@@ -377,10 +383,12 @@ mod tests {
             .collect();
         let json = format!(r#"{{"records":[{}]}}"#, records.join(","));
         let event = FirehoseEvent::from_json(json.as_bytes()).unwrap();
-        // 8 KB of lines a record: the 64 KiB buffer is flushed after the eighth.
+        // 8 KB of lines a record, about 11 KB an entry: the 64 KiB buffer is flushed after the
+        // sixth, and that first write fails.
         let line = vec![b'x'; 8 * 1024];
         let mut writer = ResponseWriter::new(FailingAfter {
             left: 1000,
+            failed: false,
             calls_after_failing: 0,
         });
         let mut sink = writer.sink(&event);
