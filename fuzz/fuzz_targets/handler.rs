@@ -28,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = FirehoseEvent::from_json(data) else {
         return;
     };
-    let handler = || Handler::new(Config::default(), FileDataKeys::from_json(FIREHOSE_KEYS.as_bytes()).unwrap());
+    let handler = || {
+        Handler::new(
+            Config::default(),
+            FileDataKeys::from_json(FIREHOSE_KEYS.as_bytes()).unwrap(),
+        )
+    };
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
     // The path the Lambda and `dasp transform` take, on a handler of its own (the same KMS
     // calls, no cache hits from the other).
@@ -50,7 +55,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let body = serde_json::to_vec(&response).unwrap();
-    assert!(writer.finish().unwrap() == body, "the streamed response is not serde's");
+    assert!(
+        writer.finish().unwrap() == body,
+        "the streamed response is not serde's"
+    );
     assert!(
         body.len() <= FIREHOSE_RESPONSE_LIMIT,
         "response over Firehose's limit"
