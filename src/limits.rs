@@ -72,9 +72,10 @@ pub const RECORDS_IN_FLIGHT_PER_THREAD: usize = 256;
 
 /// Input (base64 `data`) per worker thread in one chunk; see [`RECORDS_IN_FLIGHT_PER_THREAD`].
 /// A chunk's lines are held until it is admitted; the Lambda and `dasp transform` then write
-/// them out and free them (`Handler::handle_into`), and the next chunk reuses their memory: at fifty events a record the lines are about ten times the input, so a
-/// chunk of 128 KB a thread holds about 1.3 MB of lines where one of 512 KB held 5 MB, each page
-/// touched for the first time at a page fault's cost (BENCHMARKS.md). This cap now ends a chunk
+/// them out and free them (`Handler::handle_into`), and the next chunk reuses their memory. At
+/// fifty events a record the lines are about ten times the input, so a chunk of 128 KB a thread
+/// holds about 1.3 MB of lines where one of 512 KB held 5 MB, each page touched for the first
+/// time at a page fault's cost (BENCHMARKS.md). This cap now ends a chunk
 /// before [`RECORDS_IN_FLIGHT_PER_THREAD`] does unless records are under 512 bytes: about 70
 /// one-event records a thread, still long enough for both workers to be busy.
 pub const INPUT_BYTES_IN_FLIGHT_PER_THREAD: usize = 128 * 1024;

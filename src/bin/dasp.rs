@@ -676,7 +676,7 @@ async fn transform<S: DataKeySource>(
         response
             .write_json(&mut out)
             .and_then(|()| out.end())
-            .map_err(|e| out.failure(e))?;
+            .map_err(|e| write_failure(args.out, e))?;
     }
     stdout.flush().map_err(|e| fail(1, e))?;
     eprintln!("dasp: {}", summary::line(&metrics));
@@ -697,11 +697,10 @@ async fn transform_streaming<S: DataKeySource>(
         .handle_into(event, now, None, &mut writer.sink(event))
         .await
         .map_err(|e| invocation_failure(&e, args.verbose))?;
-    let mut out = match writer.finish() {
-        Ok(out) => out,
-        Err(e) => return Err(Output::new(args.out).failure(e)),
-    };
-    out.end().map_err(|e| out.failure(e))?;
+    writer
+        .finish()
+        .and_then(|mut out| out.end())
+        .map_err(|e| write_failure(args.out, e))?;
     eprintln!("dasp: {}", summary::line(&invocation.metrics));
     Ok(())
 }
@@ -734,12 +733,13 @@ impl<'p> Output<'p> {
         }
         self.flush()
     }
+}
 
-    fn failure(&self, e: std::io::Error) -> Failure {
-        match self {
-            Output::Stdout(_) => fail(1, e),
-            Output::File { path, .. } => fail(1, format!("cannot write {}: {e}", path.display())),
-        }
+/// A write of the response that failed, naming the --out file if there is one.
+fn write_failure(out: Option<&Path>, e: std::io::Error) -> Failure {
+    match out {
+        None => fail(1, e),
+        Some(path) => fail(1, format!("cannot write {}: {e}", path.display())),
     }
 }
 

@@ -113,12 +113,8 @@ impl<W: Write> ResponseWriter<W> {
 
     /// The entry `outcome` makes for the record `record_id`.
     fn outcome(&mut self, record_id: &str, outcome: &Outcome) -> io::Result<()> {
-        match outcome {
-            Outcome::Ok { data, keys, .. } => self.entry(record_id, RecordResult::Ok, data, Some(keys)),
-            Outcome::Dropped { .. } | Outcome::Failed(_) => {
-                self.entry(record_id, outcome.result(), &[], None)
-            }
-        }
+        let (data, keys) = entry_parts(outcome);
+        self.entry(record_id, outcome.result(), data, keys)
     }
 
     fn entry(
@@ -148,6 +144,15 @@ impl<W: Write> ResponseWriter<W> {
         self.buffer.extend_from_slice(b"]}");
         self.out.write_all(&self.buffer)?;
         Ok(self.out)
+    }
+}
+
+/// What an outcome's entry carries besides its result: an Ok record's lines and partition keys,
+/// nothing for the others.
+fn entry_parts(outcome: &Outcome) -> (&[u8], Option<&PartitionKeys>) {
+    match outcome {
+        Outcome::Ok { data, keys, .. } => (data, Some(keys)),
+        Outcome::Dropped { .. } | Outcome::Failed(_) => (&[], None),
     }
 }
 
@@ -285,14 +290,11 @@ fn keys_len(keys: &PartitionKeys) -> usize {
 
 /// Serialized length of the entry `outcome` makes for `record_id`.
 pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
-    let (data_len, keys) = match outcome {
-        Outcome::Ok { data, keys, .. } => (data.len(), Some(keys)),
-        Outcome::Dropped { .. } | Outcome::Failed(_) => (0, None),
-    };
+    let (data, keys) = entry_parts(outcome);
     r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
         + json_string_len(record_id)
         + json_string_len(outcome.result().as_str())
-        + base64_len(data_len)
+        + base64_len(data.len())
         + keys.map_or(0, keys_len)
 }
 
