@@ -210,23 +210,36 @@ impl<'a> EventView<'a> {
         serde_json::from_str(raw)
     }
 
-    /// Reads the event object at `at` (after whitespace) of a payload's text and moves `at`
-    /// past it; `None` when that is not an event object (the caller then leaves the payload to
-    /// serde, which decides). Where the object is plain it is walked by hand ([`read_plain`]):
-    /// keys compared as bytes, a string's end found with memchr's SIMD search, numbers and
-    /// literals checked against JSON's grammar, containers and strings with escapes read by
-    /// serde_json from where they start. The text is UTF-8 already, and the caller refuses any
-    /// control byte in the event's text. Anything else (a key with an escape, a syntax error)
-    /// is read by serde_json from the object's start, as [`EventView::parse`] reads it. Either
-    /// way the view is the one [`EventView::parse`] makes of the object's text (the agreement
-    /// tests here and in `decode::payload`, the `event_classify` and `record` fuzz targets).
+    /// [`EventView::read_into`] a new view (tests).
+    #[cfg(test)]
     pub(crate) fn read(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
+        let mut view = EventView::default();
+        EventView::read_into(json, at, &mut view)?;
+        Some(view)
+    }
+
+    /// Reads the event object at `at` (after whitespace) of a payload's text into `view`, which
+    /// must be empty (default), and moves `at` past it; `None` when that is not an event object
+    /// (the caller then leaves the payload to serde, which decides). Into a view the caller
+    /// holds, not returned: a payload's reader fills each view where its list keeps it instead
+    /// of moving half a KB an event. Where the object is plain it is walked by hand
+    /// ([`read_plain`]): keys compared as bytes, a string's end found eight bytes at a time
+    /// (memchr's SIMD search past the first 32), numbers and literals checked against JSON's
+    /// grammar, containers and strings with escapes read by serde_json from where they start,
+    /// and the values of fields not kept only checked. The text is UTF-8 already, and the
+    /// caller refuses any control byte in the event's text. Anything else (a key with an
+    /// escape, a syntax error) is read by serde_json from the object's start, as
+    /// [`EventView::parse`] reads it. Either way the view is the one [`EventView::parse`] makes
+    /// of the object's text (the agreement tests here and in `decode::payload`, the
+    /// `event_classify` and `record` fuzz targets).
+    pub(crate) fn read_into(json: &'a str, at: &mut usize, view: &mut EventView<'a>) -> Option<()> {
         let start = *at;
-        if let Some(view) = read_plain(json, at) {
-            return Some(view);
+        if read_plain_into(json, at, view).is_some() {
+            return Some(());
         }
         *at = start;
-        read_str_value(json, at)
+        *view = read_str_value(json, at)?;
+        Some(())
     }
 
     /// `type` == "heartbeat" (case-insensitive).
@@ -370,11 +383,17 @@ impl<'de> Deserialize<'de> for Field {
 /// The hand-walked read of [`EventView::read`]; `None` for anything it does not take as it
 /// stands.
 fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
+    let mut ev = EventView::default();
+    read_plain_into(json, at, &mut ev)?;
+    Some(ev)
+}
+
+/// [`read_plain`] into an empty `ev`; on `None` its fields are left part read.
+fn read_plain_into<'a>(json: &'a str, at: &mut usize, ev: &mut EventView<'a>) -> Option<()> {
     let bytes = json.as_bytes();
     expect(bytes, at, b'{')?;
-    let mut ev = EventView::default();
     if expect(bytes, at, b'}').is_some() {
-        return Some(ev);
+        return Some(());
     }
     loop {
         // The text's UTF-8 is checked, and its control bytes are checked by the caller.
@@ -382,12 +401,12 @@ fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
         expect(bytes, at, b':')?;
         // As serde does: a repeated key keeps its last value; other values are read and
         // dropped, so that their syntax is checked as serde checks it.
-        let value = read_scalar(json, at)?;
-        if let Some(slot) = ev.slot(Field::from_key(key)) {
-            *slot = value;
+        match ev.slot(Field::from_key(key)) {
+            Some(slot) => read_scalar(json, at, slot)?,
+            None => skip_value(json, at)?,
         }
         if !more_members(bytes, at, b'}')? {
-            return Some(ev);
+            return Some(());
         }
     }
 }
@@ -408,48 +427,90 @@ pub fn hand_read_disagreement(text: &str) -> Option<String> {
     }
 }
 
-/// The value at `at` (after whitespace) as a field's [`Scalar`] (`None` inside for `null`, an
-/// object or an array, as [`Scalar::from_raw_json`] reads them); moves `at` past it.
-fn read_scalar<'a>(json: &'a str, at: &mut usize) -> Option<Option<Scalar<'a>>> {
+/// The value at `at` (after whitespace) as a field's [`Scalar`], written to `slot` (`None` for
+/// `null`, an object or an array, as [`Scalar::from_raw_json`] reads them); moves `at` past it.
+/// Written in place rather than returned: a returned `Option<Scalar>` went through the stack
+/// and was read back before its stores had landed, a stall on every kept field.
+fn read_scalar<'a>(json: &'a str, at: &mut usize, slot: &mut Option<Scalar<'a>>) -> Option<()> {
     let bytes = json.as_bytes();
     let start = skip_ws(bytes, *at);
-    let mut literal = |word: &str, scalar: Option<Scalar<'a>>| {
-        let end = start + word.len();
-        (bytes.get(start..end)? == word.as_bytes()).then(|| {
-            *at = end;
-            scalar
-        })
-    };
-    match *bytes.get(start)? {
+    let (end, scalar) = match *bytes.get(start)? {
         b'"' => {
             let mut end = start;
             if unescaped_bytes(bytes, &mut end).is_some() {
                 // No escape: the text between the quotes, borrowed (a control byte in it is
                 // refused by the caller's check of the event's whole text).
-                let text = json.get(start + 1..end - 1)?;
-                *at = end;
-                return Some(Some(Scalar::string(text)));
+                (end, Some(Scalar::string(json.get(start + 1..end - 1)?)))
+            } else {
+                // Escapes: serde reads the string, as `Lenient` does.
+                *at = start;
+                let raw: &RawValue = read_str_value(json, at)?;
+                *slot = Scalar::from_raw_json(raw.get()).ok()?;
+                return Some(());
             }
-            // Escapes: serde reads the string, as `Lenient` does.
-            *at = start;
-            let raw: &RawValue = read_str_value(json, at)?;
-            Scalar::from_raw_json(raw.get()).ok()
         }
         b'{' | b'[' => {
             *at = start;
             read_str_value::<IgnoredAny>(json, at)?;
-            Some(None)
+            *slot = None;
+            return Some(());
         }
-        b'n' => literal("null", None),
-        b't' => literal("true", Some(Scalar::literal("true", ScalarKind::Bool))),
-        b'f' => literal("false", Some(Scalar::literal("false", ScalarKind::Bool))),
+        b'n' => (literal_end(bytes, start, "null")?, None),
+        b't' => (
+            literal_end(bytes, start, "true")?,
+            Some(Scalar::literal("true", ScalarKind::Bool)),
+        ),
+        b'f' => (
+            literal_end(bytes, start, "false")?,
+            Some(Scalar::literal("false", ScalarKind::Bool)),
+        ),
         b'-' | b'0'..=b'9' => {
             let end = number_end(bytes, start)?;
-            *at = end;
-            Some(Some(Scalar::literal(json.get(start..end)?, ScalarKind::Number)))
+            (
+                end,
+                Some(Scalar::literal(json.get(start..end)?, ScalarKind::Number)),
+            )
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    *at = end;
+    *slot = scalar;
+    Some(())
+}
+
+/// Moves `at` past the value at `at` (after whitespace), checking its syntax as serde checks
+/// that of a value it ignores, without making a [`Scalar`] of it: the value of a field that is
+/// not kept.
+fn skip_value(json: &str, at: &mut usize) -> Option<()> {
+    let bytes = json.as_bytes();
+    let start = skip_ws(bytes, *at);
+    *at = match *bytes.get(start)? {
+        b'"' => {
+            let mut end = start;
+            if unescaped_bytes(bytes, &mut end).is_none() {
+                // Escapes: serde checks them.
+                *at = start;
+                return read_str_value::<IgnoredAny>(json, at).map(|_| ());
+            }
+            end
+        }
+        b'{' | b'[' => {
+            *at = start;
+            return read_str_value::<IgnoredAny>(json, at).map(|_| ());
+        }
+        b'n' => literal_end(bytes, start, "null")?,
+        b't' => literal_end(bytes, start, "true")?,
+        b'f' => literal_end(bytes, start, "false")?,
+        b'-' | b'0'..=b'9' => number_end(bytes, start)?,
+        _ => return None,
+    };
+    Some(())
+}
+
+/// Where the literal `word` starting at `start` ends; `None` if it is not there.
+fn literal_end(bytes: &[u8], start: usize, word: &str) -> Option<usize> {
+    let end = start + word.len();
+    (bytes.get(start..end)? == word.as_bytes()).then_some(end)
 }
 
 /// Where the JSON number starting at `start` ends: `-`? then `0` or a digit run not starting
@@ -851,7 +912,7 @@ mod tests {
     /// string, an escaped string, a number of each form, a boolean, null, an object, an array;
     /// repeated keys; keys the line adds; unknown members of every type, whitespace anywhere.
     const HAND_READ: [&str; 5] = [
-        r#"{"type":"record","class":"READ","command":"SELECT","commandText":"select \"a\"\nfrom t","exitCode":0,"rowCount":-1.5e+3,"pid":18251,"paramList":["x\\y",[1,{"z":null}]],"logTime":"2024-01-02 03:04:05.123456+00"}"#,
+        r#"{"type":"record","class":"READ","command":"SELECT","commandText":"select \"a\"\nfrom t","exitCode":0,"rowCount":-1.5e+3,"pid":18251,"paramList":["x\\y",[1,{"z":null}]],"logTime":"2024-01-02 03:04:05.123456+00","t":true,"f":false,"n":null}"#,
         " {\n \"exitCode\" : -0.25E-2 , \"sessionId\":12,\"statementId\":\"0x1f\",\"objectName\":{\"a\":[1]},\"objectType\":[],\"errorMessage\":true,\"remoteHost\":false,\"dbUserName\":\"\",\"x\":\"\\u00e9\"\t}",
         r#"{"activityClass":"X","clusterId":"c","command":"A","command":"B","class":null,"class":"DDL","databaseName":"d\u00e9","startTime":"s","clientApplication":"\ud800"}"#,
         SQLSERVER_LOGIN_FAILED,

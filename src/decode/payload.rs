@@ -228,17 +228,19 @@ fn read_events<'a>(json: &'a str, at: &mut usize) -> Option<Vec<PayloadEvent<'a>
             return None;
         }
         let start = skip_ws(bytes, *at);
-        let view = EventView::read(json, at)?;
-        let text = json.get(start..*at)?;
+        // The view is read where the list keeps it (half a KB an event, not moved).
+        events.push(PayloadEvent {
+            text: "",
+            view: Some(EventView::default()),
+        });
+        let event = events.last_mut()?;
+        EventView::read_into(json, at, event.view.as_mut()?)?;
+        event.text = json.get(start..*at)?;
         // serde reads an event's keys without refusing raw control characters, which the
         // event's text read as JSON does refuse: leave any such byte to the two passes.
-        if has_control_byte(text.as_bytes()) {
+        if has_control_byte(event.text.as_bytes()) {
             return None;
         }
-        events.push(PayloadEvent {
-            text,
-            view: Some(view),
-        });
         if !more_members(bytes, at, b']')? {
             return Some(events);
         }

@@ -53,8 +53,37 @@ fn string_bytes(json: &[u8], at: usize) -> Option<(usize, &[u8])> {
         return None;
     }
     let rest = json.get(start + 1..)?;
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    let end = quote_or_backslash(rest)?;
     (rest.get(end) == Some(&b'"')).then_some((start, rest.get(..end)?))
+}
+
+/// Bytes looked at eight at a time before a string is left to memchr's SIMD search: most keys
+/// and values of an event are shorter, and for them memchr's set-up costs more than the search.
+const SHORT_STRING_BYTES: usize = 32;
+
+/// The index of the first `"` or `\` in `bytes`.
+#[inline]
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const QUOTES: u64 = ONES * 0x22;
+    const BACKSLASHES: u64 = ONES * 0x5c;
+    // Bit 7 of each byte of `v` that is zero, and no other bit (no carry between bytes).
+    let zero_bytes = |v: u64| !(((v & (ONES * 0x7f)) + ONES * 0x7f) | v) & (ONES * 0x80);
+    let mut at = 0;
+    while at < SHORT_STRING_BYTES {
+        let Some(word) = bytes.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
+            // Fewer than eight bytes left.
+            let rest = bytes.get(at..)?;
+            return rest.iter().position(|&b| b == b'"' || b == b'\\').map(|n| at + n);
+        };
+        let word = u64::from_le_bytes(word);
+        let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
+        if found != 0 {
+            return Some(at + usize::try_from(found.trailing_zeros() / 8).unwrap_or(0));
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'"', b'\\', bytes.get(at..)?).map(|n| at + n)
 }
 
 /// True if `bytes` holds a byte below 0x20 (JSON whitespace included), counted per 32-byte
@@ -259,6 +288,42 @@ mod tests {
             assert!(has_control_byte(&bytes), "{at}");
             bytes[at] = 0x80;
             assert!(!has_control_byte(&bytes), "{at}");
+        }
+    }
+
+    #[test]
+    fn finds_the_first_quote_or_backslash_at_every_position() {
+        // Around the eight-byte words and the hand-over to memchr at 32 bytes; the other bytes
+        // include those that differ from `"` or `\\` only in their top bit (0xA2, 0xDC) and
+        // those one below or above them, which a carry between bytes would confuse.
+        let fillers = [
+            b'a',
+            0xA2,
+            0xDC,
+            b'"' - 1,
+            b'"' + 1,
+            b'\\' - 1,
+            b'\\' + 1,
+            0xFF,
+            0x00,
+        ];
+        for len in 0..80 {
+            for filler in fillers {
+                let mut bytes = vec![filler; len];
+                assert_eq!(quote_or_backslash(&bytes), None, "{len} {filler:#x}");
+                for at in 0..len {
+                    for target in [b'"', b'\\'] {
+                        bytes[at] = target;
+                        // A later quote does not count.
+                        if at + 1 < len {
+                            bytes[len - 1] = b'"';
+                        }
+                        let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+                        assert_eq!(quote_or_backslash(&bytes), expected, "{len} {filler:#x} {at}");
+                        bytes.fill(filler);
+                    }
+                }
+            }
         }
     }
 }
