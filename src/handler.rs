@@ -182,18 +182,15 @@ impl<S: DataKeySource> Handler<S> {
         };
 
         // 1. Ingest, on the pool's workers: every envelope is read for its data key, and only the
-        //    key is kept. The ESDK messages are decoded again in step 3, each just before its
-        //    record: held from here to there, every message of the invocation would be memory
-        //    touched for the first time (a page fault every 4 KB), where decoded one record at
-        //    a time they reuse the same few pages.
+        //    key is kept (`read_key_blob`: the same result as decoding the whole envelope, the
+        //    ESDK message's base64 checked but not decoded). The messages are decoded in step 3,
+        //    each just before its record: held from here to there, every message of the
+        //    invocation would be memory touched for the first time (a page fault every 4 KB),
+        //    where decoded one record at a time they reuse the same few pages.
         let blobs: Vec<Result<Vec<u8>, RecordError>> = event
             .records
             .par_iter()
-            .map(|r| {
-                ingest::decode_record(r)
-                    .map(|envelope| envelope.key_blob)
-                    .map_err(RecordError::from)
-            })
+            .map(|r| ingest::read_key_blob(r).map_err(RecordError::from))
             .collect();
         let bytes_in = event.records.iter().map(|r| r.data_len()).sum();
 
@@ -220,7 +217,7 @@ impl<S: DataKeySource> Handler<S> {
         let resource = context.resource_id.as_str();
         let mut budget = ResponseBudget::new(
             self.config.limits.response_budget_bytes,
-            event.records.iter().map(|r| r.record_id.as_str()),
+            event.records.iter().map(|r| r.record_id.as_ref()),
         );
         let prefixes = ingest::event_id_prefixes(&event.records);
         let work: Vec<Pending<'_>> = event
@@ -324,8 +321,9 @@ pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize, threads: usize) -> imp
 
 impl<S> Handler<S> {
     /// One record's outcome: its ingest error, its key error, or the pure transformation.
-    /// `blob` is what step 1 read of the record; its envelope is decoded again here, the same
-    /// way, so it cannot fail now where it passed then.
+    /// `blob` is what step 1 read of the record; its envelope is decoded whole here, with the
+    /// same result as step 1's reading (`ingest::envelope::parse_key_blob`), so it cannot fail
+    /// now where it passed then.
     fn transform(
         &self,
         record: &FirehoseRecord<'_>,

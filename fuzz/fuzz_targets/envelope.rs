@@ -1,9 +1,10 @@
 //! The DAS envelope (the JSON of one Kinesis record): any bytes either parse into an envelope
 //! whose fields hold every cap, or fail with a stable label; the one-pass read agrees with
-//! serde's wherever it takes the envelope.
+//! serde's wherever it takes the envelope; the key blob read alone is the whole read's, or the
+//! same error.
 #![no_main]
 
-use das_partitioner::ingest::envelope::{one_pass_disagreement, parse_envelope};
+use das_partitioner::ingest::envelope::{one_pass_disagreement, parse_envelope, parse_key_blob};
 use das_partitioner::limits::{MAX_DAS_VERSION_CHARS, MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES};
 use libfuzzer_sys::fuzz_target;
 
@@ -11,7 +12,13 @@ fuzz_target!(|data: &[u8]| {
     if let Some(difference) = one_pass_disagreement(data) {
         panic!("the one-pass read of the envelope disagrees with serde's: {difference}");
     }
-    match parse_envelope(data) {
+    let whole = parse_envelope(data);
+    assert_eq!(
+        parse_key_blob(data),
+        whole.as_ref().map(|e| e.key_blob.clone()).map_err(|e| *e),
+        "the key blob read alone differs from the whole envelope's"
+    );
+    match whole {
         Ok(envelope) => {
             assert!(envelope.message.len() <= MAX_ESDK_MESSAGE_BYTES);
             assert!(envelope.key_blob.len() <= MAX_KMS_BLOB_BYTES);

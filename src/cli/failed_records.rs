@@ -167,7 +167,7 @@ pub fn replay_record_id(object_key: &str, line: usize) -> String {
 /// The entry as the Firehose record it was.
 pub fn to_record(object_key: &str, failed: &FailedRecord) -> FirehoseRecord<'static> {
     FirehoseRecord {
-        record_id: replay_record_id(object_key, failed.line),
+        record_id: replay_record_id(object_key, failed.line).into(),
         approximate_arrival_timestamp: failed.arrival_timestamp.map(serde_json::Value::from),
         data: Some(failed.raw_data.clone().into()),
         kinesis_record_metadata: None,

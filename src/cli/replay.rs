@@ -325,7 +325,7 @@ pub async fn replay<S: DataKeySource>(
             let mut layout = Vec::with_capacity(outcomes.len());
             for (index, outcome) in outcomes.into_iter().enumerate() {
                 let record = event.records.get(index);
-                let line = record_line(record.map(|r| r.record_id.as_str()));
+                let line = record_line(record.map(|r| r.record_id.as_ref()));
                 match outcome {
                     Outcome::Failed(RecordError::OverResponseBudget) if event.records.len() > 1 => {
                         alone.extend(record.cloned());
@@ -341,7 +341,7 @@ pub async fn replay<S: DataKeySource>(
             }
             write_layout(dest, s3, &event, &layout, &mut report).await?;
             for record in alone {
-                let line = record_line(Some(&record.record_id));
+                let line = record_line(Some(record.record_id.as_ref()));
                 let single = FirehoseEvent {
                     invocation_id: Some(format!("{}-alone", record.record_id)),
                     records: vec![record],

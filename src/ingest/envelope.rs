@@ -130,7 +130,7 @@ fn required<'t>(field: &'t Option<Text<'_>>, name: &'static str) -> Result<&'t s
 
 /// `version` is copied into every line (`dasVersion`): 1 to [`MAX_DAS_VERSION_CHARS`]
 /// characters of `[A-Za-z0-9._-]`, or the record fails. `null` and an absent field are `None`.
-fn das_version(field: &Option<Text<'_>>) -> Result<Option<String>, EnvelopeError> {
+fn das_version<'t>(field: &'t Option<Text<'_>>) -> Result<Option<&'t str>, EnvelopeError> {
     let text = match field {
         None => return Ok(None),
         Some(Text::Other) => return Err(EnvelopeError::InvalidVersion),
@@ -142,7 +142,7 @@ fn das_version(field: &Option<Text<'_>>) -> Result<Option<String>, EnvelopeError
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if valid {
-        Ok(Some(text.to_string()))
+        Ok(Some(text))
     } else {
         Err(EnvelopeError::InvalidVersion)
     }
@@ -158,19 +158,55 @@ pub struct Envelope {
 
 /// Base64-decodes one Firehose record's `data` and parses the envelope in it.
 pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError> {
+    parse_envelope(&record_bytes(record)?)
+}
+
+/// The KMS blob of one Firehose record's envelope: [`decode_record`]'s `key_blob`, or the same
+/// error, without decoding the ESDK message ([`parse_key_blob`]). The handler's first step
+/// needs each record's key alone; the message is decoded just before its record is transformed.
+pub fn read_key_blob(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> {
+    parse_key_blob(&record_bytes(record)?)
+}
+
+/// [`parse_envelope`]'s `key_blob`, or the same error for the same bytes, with the ESDK
+/// message's base64 only checked ([`check_field`]), not decoded into bytes no one reads (unit
+/// tests on every cut and edit of sample envelopes, the `envelope` fuzz target).
+pub fn parse_key_blob(json: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    with_fields(json, |_, events, key| {
+        check_field(events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?;
+        decode_field(key, "key", MAX_KMS_BLOB_BYTES)
+    })
+}
+
+/// The bytes of a record's `data`.
+fn record_bytes(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> {
     let text = match record.data.as_deref() {
         Some(s) if s.len() <= MAX_RECORD_DATA_BASE64 => s,
         Some(_) => return Err(EnvelopeError::FieldSize("data")),
         None => return Err(EnvelopeError::DataMissing),
     };
-    let bytes = base64_simd::STANDARD
+    base64_simd::STANDARD
         .decode_to_vec(text.trim())
-        .map_err(|_| EnvelopeError::DataNotBase64)?;
-    parse_envelope(&bytes)
+        .map_err(|_| EnvelopeError::DataNotBase64)
 }
 
 /// Parses the JSON envelope (the bytes of one Kinesis record).
 pub fn parse_envelope(json: &[u8]) -> Result<Envelope, EnvelopeError> {
+    with_fields(json, |version, events, key| {
+        Ok(Envelope {
+            version: version.map(str::to_string),
+            message: decode_field(events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?,
+            key_blob: decode_field(key, "key", MAX_KMS_BLOB_BYTES)?,
+        })
+    })
+}
+
+/// Reads the envelope in `json` and checks its type and version, then hands its version,
+/// message and key text to `then`: one reading, whatever is made of the fields.
+fn with_fields<T>(
+    json: &[u8],
+    then: impl FnOnce(Option<&str>, &str, &str) -> Result<T, EnvelopeError>,
+) -> Result<T, EnvelopeError> {
     let json = json.strip_prefix(UTF8_BOM).unwrap_or(json);
     // serde would also read a struct from an array of its fields in order.
     if json.trim_ascii_start().first() != Some(&b'{') {
@@ -186,11 +222,7 @@ pub fn parse_envelope(json: &[u8]) -> Result<Envelope, EnvelopeError> {
     let version = das_version(&raw.version)?;
     let events = required(&raw.events, "databaseActivityEvents")?;
     let key = required(&raw.key, "key")?;
-    Ok(Envelope {
-        version,
-        message: decode_field(events, "databaseActivityEvents", MAX_ESDK_MESSAGE_BYTES)?,
-        key_blob: decode_field(key, "key", MAX_KMS_BLOB_BYTES)?,
-    })
+    then(version, events, key)
 }
 
 /// The envelope's object walked by hand, its four fields read as strings without escapes
@@ -253,17 +285,39 @@ pub fn one_pass_disagreement(json: &[u8]) -> Option<String> {
 }
 
 fn decode_field(text: &str, field: &'static str, max: usize) -> Result<Vec<u8>, EnvelopeError> {
+    let text = field_text(text, field, max)?;
+    let bytes = base64_simd::STANDARD
+        .decode_to_vec(text)
+        .map_err(|_| EnvelopeError::FieldNotBase64(field))?;
+    check_size(bytes.len(), field, max)?;
+    Ok(bytes)
+}
+
+/// [`decode_field`]'s checks, with the same error for the same text, without the bytes:
+/// base64-simd's `check` reads the text as its `decode` does (the same length rule, the same
+/// test of each character and of the unused bits of the last one) and writes nothing.
+fn check_field(text: &str, field: &'static str, max: usize) -> Result<(), EnvelopeError> {
+    let text = field_text(text, field, max)?;
+    let not_base64 = |_| EnvelopeError::FieldNotBase64(field);
+    let len = base64_simd::STANDARD.decoded_length(text).map_err(not_base64)?;
+    base64_simd::STANDARD.check(text).map_err(not_base64)?;
+    check_size(len, field, max)
+}
+
+/// The text of a base64 field to decode, or its size error.
+fn field_text<'t>(text: &'t str, field: &'static str, max: usize) -> Result<&'t [u8], EnvelopeError> {
     // base64 grows by 4/3: check before decoding, so an oversize field costs nothing.
     if text.is_empty() || text.len() / 4 * 3 > max + 3 {
         return Err(EnvelopeError::FieldSize(field));
     }
-    let bytes = base64_simd::STANDARD
-        .decode_to_vec(text.trim())
-        .map_err(|_| EnvelopeError::FieldNotBase64(field))?;
-    if bytes.is_empty() || bytes.len() > max {
+    Ok(text.trim().as_bytes())
+}
+
+fn check_size(len: usize, field: &'static str, max: usize) -> Result<(), EnvelopeError> {
+    if len == 0 || len > max {
         return Err(EnvelopeError::FieldSize(field));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -444,6 +498,57 @@ mod tests {
             assert!(read_in_one_pass(json.as_bytes()).is_none(), "{json}");
             assert_eq!(parse_envelope(json.as_bytes()).map(|_| ()), expected, "{json}");
         }
+    }
+
+    #[test]
+    fn reads_the_key_blob_as_the_whole_envelope_reads_it_on_every_cut_and_edit() {
+        // Messages whose base64 ends in each way the last quantum can: padded once or twice,
+        // unused bits set (refused), a character outside the alphabet, a wrong length.
+        let messages = [
+            "AQID", "AQI=", "AQ==", "AR==", "AQJ=", "AQ=D", "A-ID", "AQIDB", "", "  AQID ",
+        ];
+        let mut samples: Vec<String> = PLAIN_ENVELOPES.iter().map(|s| s.to_string()).collect();
+        for message in messages {
+            samples.push(format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"{message}","key":"BAUG"}}"#
+            ));
+        }
+        let mut compared = 0;
+        for sample in &samples {
+            let json = sample.as_bytes();
+            let mut variants = vec![json.to_vec()];
+            for at in 0..json.len() {
+                variants.push(json[..at].to_vec());
+                let mut deleted = json.to_vec();
+                deleted.remove(at);
+                variants.push(deleted);
+                for b in *b"{}\",:=+/A_ \xff" {
+                    let mut edited = json.to_vec();
+                    edited[at] = b;
+                    variants.push(edited);
+                }
+            }
+            for variant in &variants {
+                let whole = parse_envelope(variant).map(|e| e.key_blob);
+                assert_eq!(
+                    parse_key_blob(variant),
+                    whole,
+                    "{}",
+                    String::from_utf8_lossy(variant)
+                );
+                compared += usize::from(whole.is_ok());
+            }
+        }
+        // Not vacuous: many variants still hold a valid envelope.
+        assert!(compared > samples.len() * 10, "{compared}");
+        let oversize = "A".repeat((MAX_ESDK_MESSAGE_BYTES + 4) / 3 * 4);
+        let json = format!(
+            r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"{oversize}","key":"BAUG"}}"#
+        );
+        assert_eq!(
+            parse_key_blob(json.as_bytes()),
+            Err(EnvelopeError::FieldSize("databaseActivityEvents"))
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub struct FirehoseEvent<'a> {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseRecord<'a> {
-    pub record_id: String,
+    /// Borrowed from the event's text where the string has no escapes, as `data` is.
+    #[serde(borrow)]
+    pub record_id: Cow<'a, str>,
     #[serde(default, deserialize_with = "lenient_scalar")]
     pub approximate_arrival_timestamp: Option<Value>,
     /// Base64 of the Kinesis record; anything else fails this record alone. Borrowed from the
@@ -56,6 +58,11 @@ pub struct FirehoseRecord<'a> {
 
 /// Kinesis source metadata; sequence numbers identify a record across Firehose retries.
 /// Each field is a string or a number; anything else reads as absent.
+///
+/// Only the two fields the event ids are made of are kept. The others Firehose sends
+/// (`partitionKey`, `shardId`, `approximateArrivalTimestamp`) are read past like any unknown
+/// key: nothing uses them, and kept they were two owned strings and three values a record,
+/// held for the whole invocation.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisMetadata {
@@ -64,12 +71,6 @@ pub struct KinesisMetadata {
     /// An integer, or `""` from some emulators and old console samples.
     #[serde(default, deserialize_with = "lenient_scalar")]
     pub subsequence_number: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_scalar")]
-    pub partition_key: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_scalar")]
-    pub shard_id: Option<Value>,
-    #[serde(default, deserialize_with = "lenient_scalar")]
-    pub approximate_arrival_timestamp: Option<Value>,
 }
 
 /// What a lenient field accepts.
@@ -345,8 +346,8 @@ fn read_record<'a>(json: &'a [u8], at: &mut usize) -> Option<FirehoseRecord<'a>>
         match key {
             b"recordId" => {
                 let id = match plain_str(json, at) {
-                    Some(id) => id.to_owned(),
-                    None => read_value::<String>(json, at)?,
+                    Some(id) => Cow::Borrowed(id),
+                    None => Cow::Owned(read_value::<String>(json, at)?),
                 };
                 set_once(&mut record_id, id)?;
             }
@@ -389,7 +390,7 @@ fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>>
     if expect(json, at, b'{').is_none() {
         return lenient::<LenientMetadata>(json, at).map(|m| m.0);
     }
-    let mut fields: [Option<Option<Value>>; 5] = Default::default();
+    let (mut sequence_number, mut subsequence_number) = (None, None);
     if expect(json, at, b'}').is_some() {
         return Some(Some(KinesisMetadata::default()));
     }
@@ -397,42 +398,28 @@ fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>>
         let key = plain_key(json, at)?;
         expect(json, at, b':')?;
         let slot = match key {
-            b"sequenceNumber" => Some(0),
-            b"subsequenceNumber" => Some(1),
-            b"partitionKey" => Some(2),
-            b"shardId" => Some(3),
-            b"approximateArrivalTimestamp" => Some(4),
-            _ => None,
-        };
-        match slot {
-            Some(slot) => {
-                let value = match plain_str(json, at) {
-                    Some(text) => Some(Value::String(text.to_owned())),
-                    None => lenient::<LenientScalar>(json, at)?.0,
-                };
-                set_once(fields.get_mut(slot)?, value)?;
-            }
-            None => {
+            b"sequenceNumber" => &mut sequence_number,
+            b"subsequenceNumber" => &mut subsequence_number,
+            _ => {
                 read_value::<IgnoredAny>(json, at)?;
+                if !more_members(json, at, b'}')? {
+                    break;
+                }
+                continue;
             }
-        }
+        };
+        let value = match plain_str(json, at) {
+            Some(text) => Some(Value::String(text.to_owned())),
+            None => lenient::<LenientScalar>(json, at)?.0,
+        };
+        set_once(slot, value)?;
         if !more_members(json, at, b'}')? {
             break;
         }
     }
-    let [
-        sequence_number,
-        subsequence_number,
-        partition_key,
-        shard_id,
-        approximate_arrival_timestamp,
-    ] = fields.map(Option::flatten);
     Some(Some(KinesisMetadata {
-        sequence_number,
-        subsequence_number,
-        partition_key,
-        shard_id,
-        approximate_arrival_timestamp,
+        sequence_number: sequence_number.flatten(),
+        subsequence_number: subsequence_number.flatten(),
     }))
 }
 
@@ -461,7 +448,7 @@ impl FirehoseRecord<'_> {
     /// The same record owning its data.
     pub fn into_owned(self) -> FirehoseRecord<'static> {
         FirehoseRecord {
-            record_id: self.record_id,
+            record_id: Cow::Owned(self.record_id.into_owned()),
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             data: self.data.map(|d| Cow::Owned(d.into_owned())),
             kinesis_record_metadata: self.kinesis_record_metadata,
@@ -502,7 +489,7 @@ impl FirehoseRecord<'_> {
                 prefix.push_str(sub);
                 prefix
             }
-            None => self.record_id.clone(),
+            None => self.record_id.to_string(),
         }
     }
 }
@@ -523,7 +510,7 @@ pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
             let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
             let mut prefix = record.event_id_prefix();
             if seen.contains(&prefix) || !fits(&prefix) {
-                prefix.clone_from(&record.record_id);
+                prefix = record.record_id.to_string();
             }
             if !fits(&prefix) {
                 prefix = format!("r{index}");
@@ -578,11 +565,10 @@ mod tests {
     #[test]
     fn event_id_prefixes_are_unique_short_and_keep_the_first_records_form() {
         let record = |id: &str, seq: Option<&str>| FirehoseRecord {
-            record_id: id.to_string(),
+            record_id: Cow::Owned(id.to_string()),
             kinesis_record_metadata: seq.map(|s| KinesisMetadata {
                 sequence_number: Some(Value::String(s.to_string())),
                 subsequence_number: Some(Value::from(0)),
-                ..KinesisMetadata::default()
             }),
             ..FirehoseRecord::default()
         };
@@ -600,6 +586,9 @@ mod tests {
             event_id_prefixes(&records),
             ["7-0", "b", "c", "c-r3", "7-0-r4", "d", "r6"]
         );
+        // Each its own when all fit and none repeats.
+        let distinct = [record("a", Some("7")), record("b", Some("8")), record("c", None)];
+        assert_eq!(event_id_prefixes(&distinct), ["7-0", "8-0", "c"]);
     }
 
     #[test]
@@ -643,7 +632,7 @@ mod tests {
             r#"{"records":[["r"]]}"#,
             r#"{"records":[{"recordId":"r","approximateArrivalTimestamp":[1]}]}"#,
             r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"sequenceNumber":[1]}}]}"#,
-            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"shardId":"a","shardId":"b"}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"sequenceNumber":"a","sequenceNumber":"b"}}]}"#,
             r#"{"records":[{"recordId":"r","kinesisRecordMetadata":[1]}]}"#,
             r#"{"records":[]} x"#,
             &deep,
@@ -663,6 +652,11 @@ mod tests {
         for json in &cases[1..12] {
             assert!(read_in_one_pass(json.as_bytes()).is_none(), "{json}");
         }
+        // Metadata fields nothing keeps are read past, repeated or not, by both readers alike.
+        let repeated =
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"shardId":"a","shardId":"b"}}]}"#;
+        assert!(read_in_one_pass(repeated.as_bytes()).is_some());
+        assert_eq!(one_pass_disagreement(repeated.as_bytes()), None);
         // An array in a lenient field, however deep, is left to serde (which reads it as absent).
         assert!(read_in_one_pass(deep.as_bytes()).is_none());
         assert!(

@@ -5,5 +5,5 @@ pub mod envelope;
 pub mod firehose;
 pub mod scan;
 
-pub use envelope::{Envelope, EnvelopeError, decode_record};
+pub use envelope::{Envelope, EnvelopeError, decode_record, read_key_blob};
 pub use firehose::{FirehoseEvent, FirehoseRecord, event_id_prefixes};

@@ -37,7 +37,7 @@ impl FirehoseResponse {
             .records
             .iter()
             .zip(outcomes)
-            .map(|(record, outcome)| ResponseRecord::new(record.record_id.clone(), outcome))
+            .map(|(record, outcome)| ResponseRecord::new(record.record_id.to_string(), outcome))
             .collect();
         FirehoseResponse { records }
     }

@@ -226,7 +226,11 @@ pub fn lines(response: &Value) -> HashMap<String, Line> {
 async fn answers_every_record_id_exactly_once_in_order() {
     for engine in ENGINES {
         let run = run(engine, Config::default()).await;
-        let input: Vec<String> = event(engine).records.into_iter().map(|r| r.record_id).collect();
+        let input: Vec<String> = event(engine)
+            .records
+            .into_iter()
+            .map(|r| r.record_id.into_owned())
+            .collect();
         let output: Vec<&str> = records(&run.response)
             .iter()
             .map(|r| r["recordId"].as_str().unwrap())

@@ -126,7 +126,7 @@ fn bad_records(n: usize) -> FirehoseEvent<'static> {
     let mut ev = event("postgresql");
     ev.records = (0..n)
         .map(|i| FirehoseRecord {
-            record_id: format!("record-{i:08}"),
+            record_id: format!("record-{i:08}").into(),
             data: Some("not base64!".into()),
             ..FirehoseRecord::default()
         })

@@ -47,7 +47,7 @@ fn invocation(n: usize, scale: usize) -> FirehoseEvent<'static> {
             blob
         });
         ev.records.extend(keyed.records.into_iter().map(|mut r| {
-            r.record_id = format!("{}-{n}-{copy}", r.record_id);
+            r.record_id = format!("{}-{n}-{copy}", r.record_id).into();
             r
         }));
     }
