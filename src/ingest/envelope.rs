@@ -504,11 +504,22 @@ mod tests {
     fn reads_the_key_blob_as_the_whole_envelope_reads_it_on_every_cut_and_edit() {
         // Messages whose base64 ends in each way the last quantum can: padded once or twice,
         // unused bits set (refused), a character outside the alphabet, a wrong length.
-        let messages = [
+        // The long ones reach base64-simd's 32-byte SIMD loop (38 characters and more), with a
+        // bad character inside it or in the tail after it.
+        let long = "AQIDBAUG".repeat(8);
+        let mut messages: Vec<String> = [
             "AQID", "AQI=", "AQ==", "AR==", "AQJ=", "AQ=D", "A-ID", "AQIDB", "", "  AQID ",
-        ];
+        ]
+        .map(String::from)
+        .to_vec();
+        messages.extend([
+            long.clone(),
+            format!("{long}AR=="),
+            format!("A-{}", &long[2..]),
+            format!("{}-D", &long[..long.len() - 2]),
+        ]);
         let mut samples: Vec<String> = PLAIN_ENVELOPES.iter().map(|s| s.to_string()).collect();
-        for message in messages {
+        for message in &messages {
             samples.push(format!(
                 r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"{message}","key":"BAUG"}}"#
             ));

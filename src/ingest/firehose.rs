@@ -384,8 +384,9 @@ fn lenient<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> 
     read_value(json, at)
 }
 
-/// `kinesisRecordMetadata` at `at`: an object walked by hand (its values strings, numbers,
-/// `null` or booleans), or a scalar (which reads as absent).
+/// `kinesisRecordMetadata` at `at`: an object walked by hand (the sequence numbers kept when
+/// strings, numbers or `null`, any other key's value read past whatever it holds), or a scalar
+/// (which reads as absent).
 fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>> {
     if expect(json, at, b'{').is_none() {
         return lenient::<LenientMetadata>(json, at).map(|m| m.0);
