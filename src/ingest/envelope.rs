@@ -528,17 +528,7 @@ mod tests {
         for sample in &samples {
             let json = sample.as_bytes();
             let mut variants = vec![json.to_vec()];
-            for at in 0..json.len() {
-                variants.push(json[..at].to_vec());
-                let mut deleted = json.to_vec();
-                deleted.remove(at);
-                variants.push(deleted);
-                for b in *b"{}\",:=+/A_ \xff" {
-                    let mut edited = json.to_vec();
-                    edited[at] = b;
-                    variants.push(edited);
-                }
-            }
+            variants.extend(crate::ingest::scan::cuts_and_edits(json, b"{}\",:=+/A_ \xff"));
             for variant in &variants {
                 let whole = parse_envelope(variant).map(|e| e.key_blob);
                 assert_eq!(

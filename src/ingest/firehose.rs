@@ -399,21 +399,22 @@ fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>>
         let key = plain_key(json, at)?;
         expect(json, at, b':')?;
         let slot = match key {
-            b"sequenceNumber" => &mut sequence_number,
-            b"subsequenceNumber" => &mut subsequence_number,
-            _ => {
-                read_value::<IgnoredAny>(json, at)?;
-                if !more_members(json, at, b'}')? {
-                    break;
-                }
-                continue;
+            b"sequenceNumber" => Some(&mut sequence_number),
+            b"subsequenceNumber" => Some(&mut subsequence_number),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => {
+                let value = match plain_str(json, at) {
+                    Some(text) => Some(Value::String(text.to_owned())),
+                    None => lenient::<LenientScalar>(json, at)?.0,
+                };
+                set_once(slot, value)?;
             }
-        };
-        let value = match plain_str(json, at) {
-            Some(text) => Some(Value::String(text.to_owned())),
-            None => lenient::<LenientScalar>(json, at)?.0,
-        };
-        set_once(slot, value)?;
+            None => {
+                read_value::<IgnoredAny>(json, at)?;
+            }
+        }
         if !more_members(json, at, b'}')? {
             break;
         }
@@ -511,7 +512,7 @@ pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
             let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
             let mut prefix = record.event_id_prefix();
             if seen.contains(&prefix) || !fits(&prefix) {
-                prefix = record.record_id.to_string();
+                record.record_id.as_ref().clone_into(&mut prefix);
             }
             if !fits(&prefix) {
                 prefix = format!("r{index}");

@@ -189,6 +189,25 @@ pub fn expect_end(json: &[u8], at: usize) -> Option<()> {
     (skip_ws(json, at) == json.len()).then_some(())
 }
 
+/// Every variant of `json` cut at each byte, with each byte deleted, and with each byte
+/// replaced by each of `edits`.
+#[cfg(test)]
+pub fn cuts_and_edits(json: &[u8], edits: &[u8]) -> Vec<Vec<u8>> {
+    let mut variants = Vec::new();
+    for at in 0..json.len() {
+        variants.push(json[..at].to_vec());
+        let mut deleted = json.to_vec();
+        deleted.remove(at);
+        variants.push(deleted);
+        for &b in edits {
+            let mut edited = json.to_vec();
+            edited[at] = b;
+            variants.push(edited);
+        }
+    }
+    variants
+}
+
 /// A one-pass reader's agreement test: on every variant of each sample text (cut at each byte,
 /// each byte deleted, each byte replaced by JSON punctuation, whitespace, a backslash, a digit,
 /// a letter, a byte that is not UTF-8 or a control byte), `disagreement` finds none, and the
@@ -201,18 +220,7 @@ pub fn assert_agrees_on_every_cut_and_edit(
 ) {
     for json in samples {
         let json = json.as_bytes();
-        let mut variants: Vec<Vec<u8>> = Vec::new();
-        for at in 0..json.len() {
-            variants.push(json[..at].to_vec());
-            let mut deleted = json.to_vec();
-            deleted.remove(at);
-            variants.push(deleted);
-            for b in *b"{}[],:\" \\0an\xff\x01\t\n" {
-                let mut edited = json.to_vec();
-                edited[at] = b;
-                variants.push(edited);
-            }
-        }
+        let variants = cuts_and_edits(json, b"{}[],:\" \\0an\xff\x01\t\n");
         let mut read = 0;
         for variant in &variants {
             assert_eq!(
