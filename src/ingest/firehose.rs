@@ -600,11 +600,14 @@ mod tests {
         assert_eq!(r.arrival_time().unwrap().timestamp_millis(), 1_664_028_793_294);
     }
 
-    const PLAIN_EVENTS: [&str; 4] = [
+    const PLAIN_EVENTS: [&str; 5] = [
         r#"{"invocationId":"i-1","deliveryStreamArn":"arn:d","region":"us-east-1","records":[{"recordId":"r1","approximateArrivalTimestamp":1664028793294,"data":"eyJh/+==","kinesisRecordMetadata":{"sequenceNumber":"49","subsequenceNumber":0,"shardId":"s"}},{"recordId":"r2","data":"AQID"}]}"#,
         r#" { "records" : [ ] , "extra" : [ { "x" : null } ] } "#,
         r#"{"sourceKinesisStreamArn":"arn:k","records":[{"data":"AA==","recordId":"r","other":{"a":[1]}}]}"#,
         r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"x":[{}],"subsequenceNumber":"","sequenceNumber":"4\u0039[","partitionKey":null,"shardId":true}},{"recordId":"s","kinesisRecordMetadata":{}},{"recordId":"t","kinesisRecordMetadata":7}]}"#,
+        // Numbers in kept and in unknown fields (a cut or an edit makes fractions, exponents,
+        // signs and leading zeros of them).
+        r#"{"records":[{"recordId":"r","approximateArrivalTimestamp":0,"n":1234567890123456789,"kinesisRecordMetadata":{"sequenceNumber":4960,"subsequenceNumber":12 ,"approximateArrivalTimestamp":1664028793294,"shardId":"shardId-0"},"m":-5,"f":2.5e1,"z":10}]}"#,
     ];
 
     #[test]
@@ -639,6 +642,16 @@ mod tests {
             r#"{"records":[]} x"#,
             &deep,
             r#"{"invocationId":null,"records":[{"recordId":"r","data":17}]}"#,
+            // Numbers beyond a u64, signed, with a fraction, an exponent, a leading zero or a
+            // letter after them: as serde reads them, or refuses them.
+            r#"{"records":[{"recordId":"r","approximateArrivalTimestamp":18446744073709551616}]}"#,
+            r#"{"records":[{"recordId":"r","approximateArrivalTimestamp":12345678901234567890}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"subsequenceNumber":-1}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"subsequenceNumber":1.0}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"subsequenceNumber":1e2}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"subsequenceNumber":01}}]}"#,
+            r#"{"records":[{"recordId":"r","kinesisRecordMetadata":{"shardId":00}}]}"#,
+            r#"{"records":[{"recordId":"r","x":1x}]}"#,
         ];
         for json in cases {
             let slow = serde_json::from_str::<FirehoseEvent<'_>>(json).map(|e| format!("{e:?}"));
