@@ -214,7 +214,7 @@ impl<'a> EventView<'a> {
     #[cfg(test)]
     pub(crate) fn read(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
         let mut view = EventView::default();
-        EventView::read_into(json, at, &mut view)?;
+        EventView::read_into(json, at, &mut view, &mut KeyOrder::default())?;
         Some(view)
     }
 
@@ -232,9 +232,16 @@ impl<'a> EventView<'a> {
     /// [`EventView::parse`] reads it. Either way the view is the one [`EventView::parse`] makes
     /// of the object's text (the agreement tests here and in `decode::payload`, the
     /// `event_classify` and `record` fuzz targets).
-    pub(crate) fn read_into(json: &'a str, at: &mut usize, view: &mut EventView<'a>) -> Option<()> {
+    ///
+    /// `keys` holds the keys of the payload's previous event, in order ([`KeyOrder`]).
+    pub(crate) fn read_into(
+        json: &'a str,
+        at: &mut usize,
+        view: &mut EventView<'a>,
+        keys: &mut KeyOrder<'a>,
+    ) -> Option<()> {
         let start = *at;
-        if read_plain_into(json, at, view).is_some() {
+        if read_plain_into(json, at, view, keys).is_some() {
             return Some(());
         }
         *at = start;
@@ -310,6 +317,7 @@ impl<'a> EventView<'a> {
 }
 
 /// The fields kept, by JSON key. Matching is exact (DAS keys are camelCase).
+#[derive(Clone, Copy)]
 enum Field {
     RecordType,
     ServerType,
@@ -384,24 +392,79 @@ impl<'de> Deserialize<'de> for Field {
 /// stands.
 fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
     let mut ev = EventView::default();
-    read_plain_into(json, at, &mut ev)?;
+    read_plain_into(json, at, &mut ev, &mut KeyOrder::default())?;
     Some(ev)
 }
 
+/// The keys of the previous event of a payload, in order, each with its [`Field`]. DAS writes
+/// an engine's events with the same keys in the same order, so the next event's key at each
+/// place is most often the one before it there: it is compared as it stands (its quotes
+/// included) instead of searched for its end and matched against every field's name.
+///
+/// Keys are kept only once [`KeyOrder::keep`] is called, from a payload's second event on: a
+/// payload of one event (the most common) pays nothing for them.
+#[derive(Default)]
+pub(crate) struct KeyOrder<'a> {
+    keys: Vec<(&'a [u8], Field)>,
+    keeping: bool,
+}
+
+impl<'a> KeyOrder<'a> {
+    /// Keeps the keys of the events read from now on, with room for `keys` of them.
+    pub(crate) fn keep(&mut self, keys: usize) {
+        if !self.keeping {
+            self.keeping = true;
+            self.keys.reserve(keys);
+        }
+    }
+
+    /// The object key at `at` (after whitespace), without escapes, and its field; moves `at`
+    /// past it. The `index`th key of the previous event if the text there is that key between
+    /// quotes (which [`unescaped_bytes`] would read as the same bytes: the key holds no `"` or
+    /// `\`), else read by [`unescaped_bytes`] (and kept as the `index`th key for the next
+    /// event).
+    fn read(&mut self, bytes: &'a [u8], at: &mut usize, index: usize) -> Option<Field> {
+        if let Some(&(key, field)) = self.keys.get(index) {
+            let start = skip_ws(bytes, *at);
+            let end = start + key.len() + 2;
+            if let Some([b'"', quoted @ .., b'"']) = bytes.get(start..end)
+                && *quoted == *key
+            {
+                *at = end;
+                return Some(field);
+            }
+        }
+        let key = unescaped_bytes(bytes, at)?;
+        let field = Field::from_key(key);
+        if self.keeping {
+            self.keys.truncate(index);
+            self.keys.push((key, field));
+        }
+        Some(field)
+    }
+}
+
 /// [`read_plain`] into an empty `ev`; on `None` its fields are left part read.
-fn read_plain_into<'a>(json: &'a str, at: &mut usize, ev: &mut EventView<'a>) -> Option<()> {
+fn read_plain_into<'a>(
+    json: &'a str,
+    at: &mut usize,
+    ev: &mut EventView<'a>,
+    keys: &mut KeyOrder<'a>,
+) -> Option<()> {
     let bytes = json.as_bytes();
     expect(bytes, at, b'{')?;
     if expect(bytes, at, b'}').is_some() {
         return Some(());
     }
+    let mut index = 0;
     loop {
         // The text's UTF-8 is checked, and its control bytes are checked by the caller.
-        let key = unescaped_bytes(bytes, at)?;
+        let field = keys.read(bytes, at, index)?;
+        index += 1;
         expect(bytes, at, b':')?;
         // As serde does: a repeated key keeps its last value; other values are read and
         // dropped, so that their syntax is checked as serde checks it.
-        match ev.slot(Field::from_key(key)) {
+        match ev.slot(field) {
             Some(slot) => read_scalar(json, at, slot)?,
             None => skip_value(json, at)?,
         }
@@ -592,6 +655,42 @@ impl<'de> Deserialize<'de> for EventView<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn takes_the_previous_events_key_only_where_its_closing_quote_is() {
+        let mut keys = KeyOrder::default();
+        // Not kept before `keep`: the first event of a payload.
+        assert!(matches!(
+            keys.read(br#""class":1"#, &mut 0, 0),
+            Some(Field::Class)
+        ));
+        assert!(keys.keys.is_empty());
+        keys.keep(4);
+        let mut at = 0;
+        assert!(matches!(
+            keys.read(br#""class":1"#, &mut at, 0),
+            Some(Field::Class)
+        ));
+        assert_eq!(at, 7);
+        // A longer key where `class` was: read whole, and kept in its place.
+        let mut at = 0;
+        assert!(matches!(
+            keys.read(br#""classX":1"#, &mut at, 0),
+            Some(Field::Ignored)
+        ));
+        assert_eq!((at, keys.keys.len()), (8, 1));
+        // Taken as it stands, after whitespace.
+        let mut at = 0;
+        assert!(matches!(
+            keys.read(b" \n\"classX\" :1", &mut at, 0),
+            Some(Field::Ignored)
+        ));
+        assert_eq!(at, 10);
+        // A key named through an escape is not the same text: left to the caller's fallback.
+        assert!(keys.read(br#""class\u0058":1"#, &mut 0, 0).is_none());
+        // A shorter text than the key, at the end of the input.
+        assert!(keys.read(br#""cla"#, &mut 0, 0).is_none());
+    }
 
     fn text<'b>(f: &'b Option<Scalar<'_>>) -> Option<&'b str> {
         opt_str(f)
