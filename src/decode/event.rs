@@ -233,7 +233,7 @@ impl<'a> EventView<'a> {
     /// of the object's text (the agreement tests here and in `decode::payload`, the
     /// `event_classify` and `record` fuzz targets).
     ///
-    /// `keys` holds the keys of the payload's previous event, in order ([`KeyOrder`]).
+    /// `keys` holds the keys of the payload's events before, each in its place ([`KeyOrder`]).
     pub(crate) fn read_into(
         json: &'a str,
         at: &mut usize,
@@ -396,10 +396,11 @@ fn read_plain<'a>(json: &'a str, at: &mut usize) -> Option<EventView<'a>> {
     Some(ev)
 }
 
-/// The keys of the previous event of a payload, in order, each with its [`Field`]. DAS writes
-/// an engine's events with the same keys in the same order, so the next event's key at each
-/// place is most often the one before it there: it is compared as it stands (its quotes
-/// included) instead of searched for its end and matched against every field's name.
+/// The keys of a payload's events, each in its place (the key of the latest event that had one
+/// there, read by hand), with its [`Field`]. DAS writes an engine's events with the same keys
+/// in the same order, so the next event's key at each place is most often the one before it
+/// there: it is compared as it stands (its quotes included) instead of searched for its end and
+/// matched against every field's name.
 ///
 /// Keys are kept only once [`KeyOrder::keep`] is called, from a payload's second event on: a
 /// payload of one event (the most common) pays nothing for them.
@@ -419,10 +420,10 @@ impl<'a> KeyOrder<'a> {
     }
 
     /// The object key at `at` (after whitespace), without escapes, and its field; moves `at`
-    /// past it. The `index`th key of the previous event if the text there is that key between
-    /// quotes (which [`unescaped_bytes`] would read as the same bytes: the key holds no `"` or
-    /// `\`), else read by [`unescaped_bytes`] (and kept as the `index`th key for the next
-    /// event).
+    /// past it. The `index`th key kept if the text there is that key between quotes (which
+    /// [`unescaped_bytes`] would read as the same bytes: the key holds no `"` or `\`), else
+    /// read by [`unescaped_bytes`] (and, once [`KeyOrder::keep`] was called, kept as the
+    /// `index`th key for the next event).
     fn read(&mut self, bytes: &'a [u8], at: &mut usize, index: usize) -> Option<Field> {
         if let Some(&(key, field)) = self.keys.get(index) {
             let start = skip_ws(bytes, *at);

@@ -315,7 +315,7 @@ mod tests {
         // Events whose keys come in the order of the event before (read as they stand), then
         // out of it: a longer key where a shorter one was, one named through an escape, one
         // after whitespace, fewer keys, a key seen before in another place.
-        r#"{"type":"DatabaseActivityMonitoringRecord","databaseActivityEventList":[{"type":"record","class":"READ","command":"SELECT","dbUserName":"a"},{"type":"record","class":"DDL","command":"CREATE","dbUserName":"b"},{"type":"record","classX":"X","class":"DML", "command" :"UPDATE","dbUserName":"c"},{"type":"record","class":"ERROR","command":"X"},{ "type" : "heartbeat" ,"class":"READ"},{"class":"CONNECT","type":"record"}]}"#,
+        r#"{"type":"DatabaseActivityMonitoringRecord","databaseActivityEventList":[{"type":"record","class":"READ","command":"SELECT","dbUserName":"a"},{"type":"record","class":"DDL","command":"CREATE","dbUserName":"b"},{"type":"record","classX":"X","class":"DML", "command" :"UPDATE","dbUserName":"c"},{"type":"record","cl\u0061ss":"ERROR","command":"X"},{ "type" : "heartbeat" ,"class":"READ"},{"class":"CONNECT","type":"record"}]}"#,
     ];
 
     #[test]
