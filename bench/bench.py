@@ -2,13 +2,16 @@
 """`make bench`: das-partitioner against the Python reference (bench/reference.py) and against
 the hardware floor, on identical generated DAS batches, with ratios measured side by side.
 
-    .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K] [--e2e-runs K] [--suites 0178,0378]
+    .venv/bin/python bench/bench.py [--out-dir DIR] [--runs K] [--e2e-runs K]
+        [--suites 0178,0378 | --suites 0178=sqlserver,0378=oracle]
         [--events 1,5,50] [--records 1=500,5=400,50=40] [--latency-ms 5] [--small]
 
 Batches: one Firehose event per (suite, events per record), from samples/das_stream.py with a
 fixed --seed and --start and static data keys (keys.json; one data key per 50 records, as DAS
 reuses them), and beside it the same batch doubled (every record twice, the copy's recordId
-suffixed "-2"). Suite 0x0178 is engine postgresql (unsigned), 0x0378 engine mysql (ECDSA P-384).
+suffixed "-2"). Suite 0x0178 is engine postgresql (unsigned), 0x0378 engine mysql (ECDSA P-384);
+`--suites 0178=sqlserver,0378=oracle` runs the other two engines on the same suites (their events
+carry a nested `engineNativeAuditFields` object), labelled with the engine in the tables.
 KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (default 5 ms),
 for both implementations alike.
 
@@ -51,6 +54,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SUITES = {"0178": "postgresql", "0378": "mysql"}
+# The suite samples/das_stream.py encrypts each engine's records with.
+ENGINE_SUITES = {"postgresql": "0178", "sqlserver": "0178", "mysql": "0378", "oracle": "0378"}
 SEED = 1
 START = "2026-01-01T10:00:00"
 DEFAULT_EVENTS = "1,5,50"
@@ -186,6 +191,27 @@ FULL_VCPU_MB = 1769
 MEMORY_SIZES = (128, 512, 1769)
 
 
+def suite_label(suite: str, engine: str) -> str:
+    """`0x0178`, with the engine when it is not the suite's default one."""
+    return f"0x{suite}" if SUITES[suite] == engine else f"0x{suite} {engine}"
+
+
+def parse_suites(text: str) -> list[tuple[str, str]]:
+    """`0178,0378=oracle` as [(suite, engine)]: each suite's default engine unless named."""
+    pairs = []
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        suite, _, engine = item.partition("=")
+        suite = suite.removeprefix("0x")
+        if suite not in SUITES:
+            raise argparse.ArgumentTypeError(f"unknown suite {suite} (known: {', '.join(SUITES)})")
+        engine = engine or SUITES[suite]
+        if ENGINE_SUITES.get(engine) != suite:
+            known = ", ".join(e for e, s in ENGINE_SUITES.items() if s == suite)
+            raise argparse.ArgumentTypeError(f"suite {suite} has no engine {engine!r} ({known})")
+        pairs.append((suite, engine))
+    return pairs
+
+
 def lambda_section(args, bootstrap: Path, latency_ms: float) -> dict:
     """The Lambda binary under the local Runtime API stand-in (scripts/lambda-bench.py): start
     to ready, peak memory on a ~6 MB invocation, and cost per million events from the warm
@@ -193,8 +219,7 @@ def lambda_section(args, bootstrap: Path, latency_ms: float) -> dict:
     out = {"bootstrap_bytes": bootstrap.stat().st_size}
     big = generate(args.out_dir / "lambda-6mb", "postgresql", 10 if args.small else 950, 50)
     batches = [(big, "postgresql", 50)]
-    for suite in ("0178", "0378"):
-        engine = SUITES[suite]
+    for _suite, engine in args.suites:
         d = args.out_dir / f"{engine}-e1"
         if (d / "single.json").exists():
             batches.append((d, engine, 1))
@@ -244,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of each margin configuration (dasp: at least 41)")
     parser.add_argument("--e2e-runs", type=positive, default=3, metavar="K",
                         help="runs of each end-to-end configuration")
-    parser.add_argument("--suites", default="0178,0378")
+    parser.add_argument("--suites", type=parse_suites, default=parse_suites("0178,0378"),
+                        help="suites, each with its default engine or one named: 0178=sqlserver")
     parser.add_argument("--events", default=DEFAULT_EVENTS, help="events per record, comma list")
     parser.add_argument("--records", default="",
                         help="records per batch by events per record, e.g. 1=500,50=40")
@@ -267,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in filter(None, args.records.split(",")):
         k, v = item.split("=")
         records[int(k)] = int(v)
-    suites = [s.strip().removeprefix("0x") for s in args.suites.split(",")]
+    suites = args.suites
     events_list = [int(e) for e in args.events.split(",")]
     if not args.dasp.is_file():
         sys.exit(f"bench: {args.dasp} missing (make build)")
@@ -282,11 +308,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = machine()
     rows, floors, ends = [], [], []
-    for suite in suites:
-        engine = SUITES[suite]
+    for suite, engine in suites:
+        name = suite_label(suite, engine)
         for events in events_list:
             n = records[events]
-            label = f"0x{suite} E={events}"
+            label = f"{name} E={events}"
             print(f"bench: {label}: generating {n} records", file=sys.stderr)
             batch = generate(args.out_dir / f"{engine}-e{events}", engine, n, events)
             size = (batch / "single.json").stat().st_size
@@ -313,13 +339,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"bench: {label}: {config} x{runs}", file=sys.stderr)
                     row = measure(config, lambda ev, _b, f=make_cmd: f(ev), batch, n, runs,
                                   config_env)
-                    row.update(suite=f"0x{suite}", engine=engine, events_per_record=events,
+                    row.update(suite=name, engine=engine, events_per_record=events,
                                batch_bytes=size)
                     rows.append(row)
                     print(f"bench: {label}: {config}: {row['margin_us_per_record']} us/record",
                           file=sys.stderr)
                 # End to end, the samples' way against ours, whole processes.
-                e2e = {"suite": f"0x{suite}", "events_per_record": events, "records": n,
+                e2e = {"suite": name, "events_per_record": events, "records": n,
                        "batch_bytes": size, "latency_ms": args.latency_ms,
                        "runs": args.e2e_runs}
                 for config, config_env, cmd in (
@@ -344,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {label}: floor and threads", file=sys.stderr)
             floor = pipeline_bench(batch, engine, args.out_dir / f"pipeline-{engine}-e{events}.json",
                                    rounds)
-            floor.update(suite=f"0x{suite}", events_per_record=events)
+            floor.update(suite=name, events_per_record=events)
             floors.append(floor)
 
     bootstrap = args.dasp.parent / "das-partitioner"
