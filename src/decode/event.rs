@@ -13,7 +13,9 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::ingest::scan::{expect, has_control_byte, more_members, read_str_value, skip_ws, unescaped_bytes};
+use crate::ingest::scan::{
+    expect, has_control_byte, more_members, read_str_value, same_bytes, skip_ws, unescaped_bytes,
+};
 use crate::output::line::ADDED_FIELDS;
 
 /// The JSON type a [`Scalar`] came from.
@@ -429,7 +431,7 @@ impl<'a> KeyOrder<'a> {
             let start = skip_ws(bytes, *at);
             let end = start + key.len() + 2;
             if let Some([b'"', quoted @ .., b'"']) = bytes.get(start..end)
-                && *quoted == *key
+                && same_bytes(quoted, key)
             {
                 *at = end;
                 return Some(field);

@@ -114,6 +114,27 @@ pub fn count_per_block(bytes: &[u8], count: impl Fn(u8) -> u8 + Copy) -> usize {
     total
 }
 
+/// Whether `a` and `b` hold the same bytes, compared a word at a time in line for up to 16
+/// bytes (two overlapping words, or two overlapping halves), and by `memcmp` beyond. An event's
+/// keys are 3 to 17 bytes; the slice comparison called `memcmp` for each of them, 4% of a
+/// fifty-event record (BENCHMARKS.md).
+#[inline]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
+        s.get(at..at + N).and_then(|w| <[u8; N]>::try_from(w).ok())
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// One JSON value of type `T` starting at `at` (after whitespace), read by serde_json; moves
 /// `at` past it.
 pub fn read_value<'a, T: Deserialize<'a>>(json: &'a [u8], at: &mut usize) -> Option<T> {
@@ -246,6 +267,22 @@ mod tests {
     fn plain(json: &str) -> Option<(&str, usize)> {
         let mut at = 0;
         plain_str(json.as_bytes(), &mut at).map(|s| (s, at))
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality_at_every_length_and_difference() {
+        let a: Vec<u8> = (0u8..40).map(|i| b'a' + i % 26).collect();
+        for n in 0..=a.len() {
+            let x = &a[..n];
+            assert!(same_bytes(x, x), "{n}");
+            assert!(!same_bytes(x, &a[..n.saturating_sub(1)]) || n == 0, "{n}");
+            assert!(!same_bytes(x, &a[1..=n.min(a.len() - 1)]) || n == 0, "{n}");
+            for at in 0..n {
+                let mut y = x.to_vec();
+                y[at] ^= 0x20;
+                assert!(!same_bytes(x, &y), "{n} at {at}");
+            }
+        }
     }
 
     #[test]
