@@ -71,10 +71,16 @@ fn transform(
     );
     let mut stats = EventStats::default();
     let mut earliest = EarliestTime::default();
-    for (index, PayloadEvent { text, view }) in payload.events.into_iter().enumerate() {
+    // By reference: moving each event's view (half a KB) out of the list was 1% of a
+    // fifty-event record.
+    for (index, PayloadEvent { text, view }) in payload.events.iter().enumerate() {
+        let parsed;
         let event = match view {
             Some(view) => view,
-            None => EventView::parse(text).map_err(|_| RecordError::EventNotObject(index))?,
+            None => {
+                parsed = EventView::parse(text).map_err(|_| RecordError::EventNotObject(index))?;
+                &parsed
+            }
         };
         if event.is_heartbeat() {
             stats.heartbeats += 1;
@@ -84,7 +90,7 @@ fn transform(
             stats.excluded += 1;
             continue;
         }
-        let class = classify(Engine::detect(&event, das_version), &event);
+        let class = classify(Engine::detect(event, das_version), event);
         stats.count(class);
         earliest.observe(event.event_time());
         // The line is at least as long as the event's text: fail before copying what cannot fit.
