@@ -16,8 +16,8 @@ KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (
 for both implementations alike.
 
 1. Per record at the margin, per core, data keys cached: each configuration runs as a fresh
-   process on the batch (T1) and on the doubled batch (T2), K times (default 21), in a shuffled
-   order each round;
+   process on the batch (T1) and on the doubled batch (T2), K times each (default 21), all in
+   one shuffled order;
    margin = (median T2 - median T1) / records, so process start, imports and client set-up
    cancel. K is high because the reference's start varies: on the 2-vCPU development machine
    its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
@@ -105,19 +105,18 @@ def measure(name: str, make_cmd, batch: Path, records: int, runs: int, env: dict
     """Median wall times of the batch and of the doubled batch, and the margin per record."""
     single, double = [], []
     last = {}
-    # The batch and its double in a shuffled order each round (seeded): how long a process
-    # takes depends on the one before it (up to 0.3 ms for dasp), and in a fixed alternation
-    # every single run came after a doubled one and every doubled run after a single one,
-    # which put dasp's fifty-event margin 4% low (BENCHMARKS.md, eighteenth round).
-    order = random.Random(f"{name} {batch.name} {runs}")
-    pair = [("single", single), ("double", double)]
-    for _ in range(runs):
-        order.shuffle(pair)
-        for which, times in pair:
-            event = batch / "single.json" if which == "single" else batch / "doubled.json"
-            seconds, done = timed(make_cmd(event, batch), env)
-            times.append(seconds)
-            last[which] = done
+    # All the runs of the batch and of its double in one shuffled order (seeded): how long a
+    # process takes depends on the one before it (up to 0.3 ms for dasp), and alternating ran
+    # every single run after a doubled one and every doubled run after a single one, which put
+    # dasp's fifty-event margin 4.5% low (BENCHMARKS.md, eighteenth round). Shuffled as a
+    # whole, either comes after either about as often.
+    plan = [("single", single)] * runs + [("double", double)] * runs
+    random.Random(f"{name} {batch.name} {runs}").shuffle(plan)
+    for which, times in plan:
+        event = batch / "single.json" if which == "single" else batch / "doubled.json"
+        seconds, done = timed(make_cmd(event, batch), env)
+        times.append(seconds)
+        last[which] = done
     t1, t2 = statistics.median(single), statistics.median(double)
     result = {
         "config": name,

@@ -5,10 +5,10 @@
 
 What an optimisation bought, on this noisy shared machine: every build runs on the batch and on
 the batch doubled (`single.json`, `doubled.json` and `keys.json` of a `make bench` batch folder),
-interleaved run by run so that machine noise hits every build alike, in a shuffled order in
-each round (seeded, so a comparison repeats): a process runs a few per cent slower after some
-processes than after others, and in a fixed order the same build always came after the same
-one (two copies of one binary differed by 4% at fifty events, the first named always ahead), one core
+interleaved so that machine noise hits every build alike, all the runs in one shuffled order
+(seeded, so a comparison repeats): a process runs a few per cent slower after some processes
+than after others, and in a fixed order the same build always came after the same one (two
+copies of one binary differed by 4% at fifty events, the first named always ahead), one core
 (`RAYON_NUM_THREADS=1`), keys from the generator's file. Prints, per build and batch, the median
 wall-clock margin (T2 - T1) / records and the same for CPU time (user + system of the child),
 which is less disturbed by other load.
@@ -86,13 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     for batch in args.batch:
         records = len(json.loads((batch / "single.json").read_text())["records"])
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        order = random.Random(f"{batch.name} {args.runs}")
-        runs = [(build, which) for build in builds for which in ("single", "doubled")]
-        for _ in range(args.runs):
-            order.shuffle(runs)
-            for build, which in runs:
-                times.setdefault((build, which), []).append(
-                    run_once(build, batch / f"{which}.json", batch / "keys.json", env))
+        plan = [(build, which) for build in builds for which in ("single", "doubled")] * args.runs
+        random.Random(f"{batch.name} {args.runs}").shuffle(plan)
+        for build, which in plan:
+            times.setdefault((build, which), []).append(
+                run_once(build, batch / f"{which}.json", batch / "keys.json", env))
         for build in builds:
             def margin(index: int) -> float:
                 one = statistics.median(t[index] for t in times[(build, "single")])

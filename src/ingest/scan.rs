@@ -115,9 +115,9 @@ pub fn count_per_block(bytes: &[u8], count: impl Fn(u8) -> u8 + Copy) -> usize {
 }
 
 /// Whether `a` and `b` hold the same bytes, compared a word at a time in line for up to 16
-/// bytes (two overlapping words, or two overlapping halves), and by `memcmp` beyond. An event's
-/// keys are 3 to 17 bytes; the slice comparison called `memcmp` for each of them, 4% of a
-/// fifty-event record (BENCHMARKS.md).
+/// bytes (two overlapping words, or two overlapping halves), and by `memcmp` beyond. Most of an
+/// event's keys are 3 to 16 bytes; the slice comparison called `memcmp` for each of them, 4% of
+/// a fifty-event record (BENCHMARKS.md).
 #[inline]
 pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
