@@ -301,7 +301,6 @@ def main(argv: list[str] | None = None) -> int:
     for item in filter(None, args.records.split(",")):
         k, v = item.split("=")
         records[int(k)] = int(v)
-    suites = args.suites
     events_list = [int(e) for e in args.events.split(",")]
     if not args.dasp.is_file():
         sys.exit(f"bench: {args.dasp} missing (make build)")
@@ -316,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = machine()
     rows, floors, ends = [], [], []
-    for suite, engine in suites:
+    for suite, engine in args.suites:
         name = suite_label(suite, engine)
         for events in events_list:
             n = records[events]
