@@ -56,12 +56,12 @@ fmt-check:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy:
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 # Unit and integration tests: the committed fixtures, and the generator (samples/das_stream.py,
 # in the venv) for the replay, soak and log tests.
 test-rust: venv
-	$(CARGO) test --locked
+	$(CARGO) test --locked --workspace
 
 # aws-sdk-kms against a real KMS emulator (moto), and KMS faults injected in front of it by
 # scripts/kms-faults.py; both started on free loopback ports and stopped afterwards, also when

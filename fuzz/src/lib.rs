@@ -155,3 +155,40 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         })
         .block_on(future)
 }
+
+/// zlib's messages for the codes libdeflate reads and zlib refuses (src/decode/inflate.rs's
+/// doc: the one way `gunzip` and flate2's reader part).
+const CODES_ONLY_LIBDEFLATE_READS: [&str; 3] = [
+    "invalid literal/length code",
+    "invalid distance code",
+    "too many length or distance symbols",
+];
+
+/// Whether zlib refuses the gzip members of `data` for one of the codes libdeflate reads:
+/// zlib-rs's raw inflate, member by member, first fails with one of their messages.
+pub fn zlib_refuses_a_code_libdeflate_reads(data: &[u8]) -> bool {
+    use das_partitioner::decode::inflate::header_len;
+    use flate2::{Decompress, FlushDecompress, Status};
+    let mut rest = data;
+    while !rest.is_empty() {
+        let Some(body) = header_len(rest).ok().and_then(|at| rest.get(at..)) else {
+            return false;
+        };
+        let mut inflater = Decompress::new(false);
+        // More than any output under the fuzz targets' caps.
+        let mut out = Vec::with_capacity(1 << 22);
+        match inflater.decompress_vec(body, &mut out, FlushDecompress::Finish) {
+            Err(e) => {
+                return e
+                    .message()
+                    .is_some_and(|m| CODES_ONLY_LIBDEFLATE_READS.contains(&m.trim_end_matches('\0')));
+            }
+            Ok(Status::StreamEnd) => {
+                let used = usize::try_from(inflater.total_in()).unwrap();
+                rest = body.get(used + 8..).unwrap_or_default();
+            }
+            Ok(_) => return false,
+        }
+    }
+    false
+}

@@ -5,14 +5,25 @@
 //! and their CRC checked), one raw deflate stream, the CRC-32 and size trailer, then either the
 //! end of the input or the next member.
 //!
+//! Two inflaters read the deflate streams. libdeflate first (through `libdeflate-ex`, whose
+//! `deflate_decompress_ex` says where a stream ends): in one call into a buffer sized from the
+//! trailer, 1.3x to 1.7x faster than zlib-rs on DAS payloads, most of it in building the
+//! decoding tables of each block (BENCHMARKS.md). Whatever libdeflate does not read to the end
+//! (a stream it refuses, output that outgrows the buffer: a size trailer that lies, several
+//! members) is read again from the start with zlib-rs's raw inflate, whose result stands, so
+//! every error is zlib-rs's and the cap holds as the streaming reader holds it.
+//!
+//! Where the two differ: libdeflate accepts a few streams zlib refuses, ones no compressor
+//! writes and only a CRC-32 made for libdeflate's reading lets through: a dynamic block
+//! declaring more than 286 literal/length or 30 distance codes, the symbols RFC 1951 reserves
+//! (literal/length 286 and 287, read as length 258; distance 30 and 31), a code of one
+//! codeword read for both bit values, and a distance read from a block with no distance codes.
+//! zlib fails such a stream when it meets the code; the `inflate` fuzz target allows exactly
+//! that difference. A DAS payload is authenticated before it is inflated.
+//!
 //! Why not `MultiGzDecoder` itself: through `Read`, zlib-rs inflates a few-KB payload in
-//! output-sized steps, and flate2's CRC goes through zlib-rs's table-driven CRC-32. Here the
-//! deflate stream is inflated in one call into a buffer sized from the trailer (zlib-rs still
-//! copies the output into its window once; the inflater and its window are made once per
-//! thread), zlib-rs says exactly where the stream ended, and the CRC is crc32fast's (carry-less
-//! multiply). libdeflate would inflate faster still, but its safe binding cannot say where a
-//! member ends, so bytes after it would go unnoticed: the fuzz target found that at once
-//! (BENCHMARKS.md).
+//! output-sized steps, and flate2's CRC goes through zlib-rs's table-driven CRC-32; here the
+//! CRC is crc32fast's (carry-less multiply).
 
 use crate::limits::MAX_GZIP_HEADER_TEXT_BYTES;
 use flate2::{Decompress, FlushDecompress, Status};
@@ -48,10 +59,11 @@ const FCOMMENT: u8 = 1 << 4;
 const FRESERVED: u8 = 0b1110_0000;
 /// The trailer: CRC-32 and size of the member's output, little-endian.
 const TRAILER: usize = 8;
-/// Output room past the expected size. zlib-rs decodes with its fast loop only while at least
-/// 260 bytes of room are left, and symbol by symbol after that: sized exactly, the last 260
-/// bytes of every payload took the slow path, 4% of a one-event record's instructions.
-const FAST_LOOP_ROOM: usize = 260;
+/// Output room past the expected size. Both inflaters decode with their fast loop only while
+/// this much room is left and symbol by symbol after that: libdeflate needs 299 bytes (its
+/// `FASTLOOP_MAX_BYTES_WRITTEN` on 64-bit targets), zlib-rs 260. Sized exactly, the last bytes
+/// of every payload took the slow path (with zlib-rs, 4% of a one-event record's instructions).
+const FAST_LOOP_ROOM: usize = 299;
 /// The output's first growth when the trailer's size was too small.
 const MIN_GROWTH: usize = 1024;
 
@@ -60,23 +72,57 @@ pub fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
     if !data.starts_with(&MAGIC) {
         return Err(InflateError::NotGzip);
     }
-    INFLATER.with_borrow_mut(|inflater| gunzip_with(inflater, data, cap))
+    if let Some(out) = LIBDEFLATE.with_borrow_mut(|inflater| gunzip_libdeflate(inflater, data, cap)) {
+        return Ok(out);
+    }
+    ZLIB.with_borrow_mut(|inflater| gunzip_zlib(inflater, data, cap))
 }
 
 thread_local! {
-    /// One raw inflater per thread, reset for each member: creating one zeroes its state (about
-    /// 10 KB), which cost as much as inflating a small record's payload.
-    static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(false));
+    /// One inflater of each kind per thread, made once: creating one costs about as much as
+    /// inflating a small record's payload (zlib-rs zeroes about 10 KB of state).
+    static LIBDEFLATE: RefCell<libdeflate_ex::Inflater> = RefCell::new(libdeflate_ex::Inflater::new());
+    static ZLIB: RefCell<Decompress> = RefCell::new(Decompress::new(false));
 }
 
-fn gunzip_with(inflater: &mut Decompress, data: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
+/// `data` read by libdeflate into one buffer of the first capacity, never grown; `None` for
+/// anything else (a bad header, trailer or stream, output that does not fit or passes `cap`),
+/// which zlib-rs then reads again.
+fn gunzip_libdeflate(inflater: &mut libdeflate_ex::Inflater, data: &[u8], cap: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(first_capacity(data, cap));
+    read_members(data, &mut out, |body, out| {
+        inflater
+            .inflate(body, out)
+            .map(|inflated| inflated.consumed)
+            .map_err(|_| InflateError::Corrupt)
+    })
+    .ok()?;
+    (out.len() <= cap).then_some(out)
+}
+
+/// `data` read by zlib-rs's raw inflate, the output grown as needed up to one byte past `cap`.
+fn gunzip_zlib(inflater: &mut Decompress, data: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::with_capacity(first_capacity(data, cap));
+    read_members(data, &mut out, |body, out| {
+        inflater.reset(false);
+        inflate_member(inflater, body, out, cap)
+    })?;
+    Ok(out)
+}
+
+/// Reads every member of `data` onto `out`: `inflate` takes a member's body (its deflate stream
+/// and whatever follows) and returns how many bytes the stream took; the trailer after it is
+/// checked against what the stream added to `out`.
+fn read_members(
+    data: &[u8],
+    out: &mut Vec<u8>,
+    mut inflate: impl FnMut(&[u8], &mut Vec<u8>) -> Result<usize, InflateError>,
+) -> Result<(), InflateError> {
     let mut rest = data;
     while !rest.is_empty() {
         let body = rest.get(header_len(rest)?..).ok_or(InflateError::Corrupt)?;
         let start = out.len();
-        inflater.reset(false);
-        let used = inflate_member(inflater, body, &mut out, cap)?;
+        let used = inflate(body, out)?;
         let trailer = body
             .get(used..)
             .and_then(|t| t.get(..TRAILER))
@@ -90,7 +136,7 @@ fn gunzip_with(inflater: &mut Decompress, data: &[u8], cap: usize) -> Result<Vec
         }
         rest = body.get(used + TRAILER..).unwrap_or_default();
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Inflates the raw deflate stream at the start of `body` onto `out`, which never grows past
@@ -159,7 +205,7 @@ pub fn gunzip_streaming(data: &[u8], cap: usize) -> Result<Vec<u8>, InflateError
 }
 
 /// Length of the member header at the start of `data` (RFC 1952 §2.3), every field checked.
-fn header_len(data: &[u8]) -> Result<usize, InflateError> {
+pub fn header_len(data: &[u8]) -> Result<usize, InflateError> {
     let Some(&[id1, id2, method, flags, ..]) = data.get(..10) else {
         return Err(InflateError::Corrupt);
     };
@@ -322,16 +368,132 @@ mod tests {
     }
 
     #[test]
-    fn leaves_zlib_rs_room_for_its_fast_loop_within_one_byte_over_the_cap() {
+    fn leaves_both_inflaters_room_for_their_fast_loops_within_one_byte_over_the_cap() {
         let text: Vec<u8> = (0..900u32)
             .flat_map(|i| format!("{},", i % 89).into_bytes())
             .collect();
         let out = gunzip(&gzip(&text), 1 << 20).unwrap();
         assert_eq!(out, text);
-        // zlib-rs's fast loop needs 260 bytes of room (its INFLATE_FAST_MIN_LEFT).
-        assert!(out.capacity() >= text.len() + 260, "{}", out.capacity());
+        // libdeflate's fast loop needs 299 bytes of room, zlib-rs's 260.
+        assert!(out.capacity() >= text.len() + 299, "{}", out.capacity());
         let tight = gunzip(&gzip(&text), text.len()).unwrap();
         assert!(tight.capacity() <= text.len() + 1, "{}", tight.capacity());
+    }
+
+    fn libdeflate_alone(data: &[u8], cap: usize) -> Option<Vec<u8>> {
+        LIBDEFLATE.with_borrow_mut(|inflater| gunzip_libdeflate(inflater, data, cap))
+    }
+
+    #[test]
+    fn reads_a_one_member_payload_with_libdeflate_alone() {
+        let text: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("{{\"n\":{}}}", i % 113).into_bytes())
+            .collect();
+        assert_eq!(libdeflate_alone(&gzip(&text), 1 << 20).unwrap(), text);
+        assert_eq!(libdeflate_alone(&gzip(b""), 0).unwrap(), b"");
+        assert_eq!(
+            libdeflate_alone(&member_with_every_field(b"DAS"), 100).unwrap(),
+            b"DAS"
+        );
+        let mut two = gzip(b"first");
+        two.extend(gzip(b"second, which is longer"));
+        assert_eq!(
+            libdeflate_alone(&two, 100).unwrap(),
+            b"firstsecond, which is longer"
+        );
+    }
+
+    #[test]
+    fn leaves_to_zlib_rs_what_libdeflate_does_not_read_to_the_end() {
+        let text: Vec<u8> = (0..3000u32).map(|i| (i * 31 % 253) as u8).collect();
+        let good = gzip(&text);
+        let mut lying_size = good.clone();
+        let at = lying_size.len() - 4;
+        lying_size[at..].copy_from_slice(&10u32.to_le_bytes());
+        // The first capacity comes from the last member's size: the first member outgrows it.
+        let mut longer_first = gzip(&text);
+        longer_first.extend(gzip(b"x"));
+        let mut after = good.clone();
+        after.push(0);
+        for (name, data, cap) in [
+            ("truncated", &good[..good.len() - 1], 1 << 20),
+            ("a size trailer that lies", &lying_size[..], 1 << 20),
+            ("a first member longer than the last", &longer_first[..], 1 << 20),
+            ("a byte after the member", &after[..], 1 << 20),
+            ("output past the cap", &good[..], text.len() - 1),
+        ] {
+            assert_eq!(libdeflate_alone(data, cap), None, "{name}");
+            assert_eq!(gunzip(data, cap), gunzip_streaming(data, cap), "{name}");
+        }
+        let mut expected = text.clone();
+        expected.push(b'x');
+        assert_eq!(gunzip(&longer_first, 1 << 20).unwrap(), expected);
+        assert_eq!(
+            gunzip(&good, text.len() - 1),
+            Err(InflateError::TooLarge(text.len() - 1))
+        );
+    }
+
+    /// Bits of a deflate stream, least significant first (RFC 1951 §3.1.1).
+    #[derive(Default)]
+    struct Bits {
+        bytes: Vec<u8>,
+        used: u32,
+    }
+
+    impl Bits {
+        fn put(&mut self, value: u32, len: u32) {
+            for i in 0..len {
+                if self.used.is_multiple_of(8) {
+                    self.bytes.push(0);
+                }
+                *self.bytes.last_mut().unwrap() |= (((value >> i) & 1) as u8) << (self.used % 8);
+                self.used += 1;
+            }
+        }
+
+        /// A Huffman code, most significant bit first.
+        fn put_code(&mut self, code: u32, len: u32) {
+            self.put(code.reverse_bits() >> (32 - len), len);
+        }
+    }
+
+    /// A gzip member around a raw deflate stream, with the trailer of `output`.
+    fn member(deflate: &[u8], output: &[u8]) -> Vec<u8> {
+        let mut m = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+        m.extend_from_slice(deflate);
+        m.extend_from_slice(&crc32fast::hash(output).to_le_bytes());
+        m.extend_from_slice(&u32::try_from(output.len()).unwrap().to_le_bytes());
+        m
+    }
+
+    /// The one way `gunzip` and zlib part (the module's doc): a fixed-code block with the
+    /// reserved literal/length symbol 286, which libdeflate reads as a match of 258 bytes and
+    /// zlib refuses ("invalid literal/length code"). Written by hand, trailer included.
+    #[test]
+    fn reads_the_reserved_length_symbol_286_as_libdeflate_does_where_zlib_refuses_it() {
+        let mut bits = Bits::default();
+        bits.put(1, 1); // BFINAL
+        bits.put(1, 2); // BTYPE 01: fixed codes
+        bits.put_code(0x30 + u32::from(b'a'), 8); // literal 'a'
+        bits.put_code(0b1100_0110, 8); // symbol 286
+        bits.put_code(0, 5); // distance symbol 0: distance 1
+        bits.put_code(0, 7); // end of block
+        let libdeflates = [b'a'; 259];
+        let data = member(&bits.bytes, &libdeflates);
+        assert_eq!(gunzip(&data, 1000).unwrap(), libdeflates);
+        assert_eq!(gunzip_streaming(&data, 1000), Err(InflateError::Corrupt));
+        // With symbol 285 (length 258), a valid stream, both read the same.
+        let mut bits = Bits::default();
+        bits.put(1, 1);
+        bits.put(1, 2);
+        bits.put_code(0x30 + u32::from(b'a'), 8);
+        bits.put_code(0b1100_0101, 8);
+        bits.put_code(0, 5);
+        bits.put_code(0, 7);
+        let data = member(&bits.bytes, &libdeflates);
+        assert_eq!(gunzip(&data, 1000).unwrap(), libdeflates);
+        assert_eq!(gunzip_streaming(&data, 1000).unwrap(), libdeflates);
     }
 
     #[test]
