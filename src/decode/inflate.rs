@@ -494,6 +494,14 @@ mod tests {
         let data = member(&bits.bytes, &libdeflates);
         assert_eq!(gunzip(&data, 1000).unwrap(), libdeflates);
         assert_eq!(gunzip_streaming(&data, 1000).unwrap(), libdeflates);
+        // A longer one (a review's, fuzz/regressions/inflate/reserved-length-symbols-in-zlibs-
+        // fast-loop): 286 and 287 in a body long enough for zlib-rs's fast loop.
+        let data = [
+            0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0xcb, 0x67, 0xb7, 0x88, 0x31, 0xe9, 0xce, 0x1d, 0xc3,
+            0xac, 0xb7, 0x60, 0x5e, 0x4c, 0x76, 0x04, 0xdc, 0xaf, 0x82, 0x12, 0x06, 0x15, 0x01, 0, 0,
+        ];
+        assert_eq!(gunzip(&data, 1 << 20).map(|out| out.len()), Ok(277));
+        assert_eq!(gunzip_streaming(&data, 1 << 20), Err(InflateError::Corrupt));
     }
 
     #[test]
