@@ -303,7 +303,7 @@ impl Floor {
         // size checked.
         let (body, trailer) = plaintext[10..].split_at(plaintext.len() - 18);
         let size = u32::from_le_bytes(trailer[4..].try_into().unwrap());
-        let mut json = Vec::with_capacity(size as usize + 299);
+        let mut json = Vec::with_capacity(size as usize + libdeflate_ex::FAST_LOOP_ROOM);
         let inflated = INFLATER.with_borrow_mut(|d| d.inflate(body, &mut json)).unwrap();
         assert_eq!(inflated.consumed, body.len());
         assert_eq!(trailer[..4], crc32fast::hash(&json).to_le_bytes());

@@ -60,10 +60,10 @@ const FRESERVED: u8 = 0b1110_0000;
 /// The trailer: CRC-32 and size of the member's output, little-endian.
 const TRAILER: usize = 8;
 /// Output room past the expected size. Both inflaters decode with their fast loop only while
-/// this much room is left and symbol by symbol after that: libdeflate needs 299 bytes (its
-/// `FASTLOOP_MAX_BYTES_WRITTEN` on 64-bit targets), zlib-rs 260. Sized exactly, the last bytes
-/// of every payload took the slow path (with zlib-rs, 4% of a one-event record's instructions).
-const FAST_LOOP_ROOM: usize = 299;
+/// this much room is left and symbol by symbol after that: libdeflate needs 299 bytes, which
+/// covers zlib-rs's 260. Sized exactly, the last bytes of every payload took the slow path
+/// (with zlib-rs, 4% of a one-event record's instructions).
+const FAST_LOOP_ROOM: usize = libdeflate_ex::FAST_LOOP_ROOM;
 /// The output's first growth when the trailer's size was too small.
 const MIN_GROWTH: usize = 1024;
 

@@ -9,6 +9,12 @@
 use libdeflate_sys as sys;
 use std::ptr::NonNull;
 
+/// Output room libdeflate's fast loop needs past the bytes it writes: it decodes in that loop only
+/// while this much room is left, symbol by symbol after that. Its `FASTLOOP_MAX_BYTES_WRITTEN`
+/// on 64-bit targets (two literals, a 258-byte match and five words of copy overrun, less one),
+/// which is more than on 32-bit ones.
+pub const FAST_LOOP_ROOM: usize = 299;
+
 /// Why a stream did not inflate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InflateError {
