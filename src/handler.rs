@@ -182,9 +182,10 @@ impl<S: DataKeySource> Handler<S> {
         };
 
         // 1. Ingest, on the pool's workers: every envelope is read for its data key, and only the
-        //    key is kept (`read_key_blob`: the same result as decoding the whole envelope, the
-        //    ESDK message's base64 checked but not decoded). The messages are decoded in step 3,
-        //    each just before its record: held from here to there, every message of the
+        //    key is kept (`read_key_blob`: read from the end of the record's base64 where the
+        //    envelope ends with it, as DAS writes it, else from the whole envelope with the ESDK
+        //    message's base64 checked but not decoded). The envelopes are decoded whole in step
+        //    3, each just before its record: held from here to there, every message of the
         //    invocation would be memory touched for the first time (a page fault every 4 KB),
         //    where decoded one record at a time they reuse the same few pages.
         let blobs: Vec<Result<Vec<u8>, RecordError>> = event
@@ -321,9 +322,11 @@ pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize, threads: usize) -> imp
 
 impl<S> Handler<S> {
     /// One record's outcome: its ingest error, its key error, or the pure transformation.
-    /// `blob` is what step 1 read of the record; its envelope is decoded whole here, with the
-    /// same result as step 1's reading (`ingest::envelope::parse_key_blob`), so it cannot fail
-    /// now where it passed then.
+    /// `blob` is what step 1 read of the record (`ingest::read_key_blob`); its envelope is
+    /// decoded whole here. An error of step 1 is the one this decoding would give. A key step 1
+    /// read from the end of the record's data is the key this decoding reads whenever it
+    /// reads the envelope; an envelope that is wrong elsewhere fails here, with its own
+    /// error, before its key is looked at.
     fn transform(
         &self,
         record: &FirehoseRecord<'_>,

@@ -1,10 +1,14 @@
 //! The DAS envelope (the JSON of one Kinesis record): any bytes either parse into an envelope
 //! whose fields hold every cap, or fail with a stable label; the one-pass read agrees with
 //! serde's wherever it takes the envelope; the key blob read alone is the whole read's, or the
-//! same error.
+//! same error; the key read from the end of the record's base64 is the whole read's wherever
+//! that reads.
 #![no_main]
 
-use das_partitioner::ingest::envelope::{one_pass_disagreement, parse_envelope, parse_key_blob};
+use base64::Engine as _;
+use das_partitioner::ingest::envelope::{
+    key_blob_at_end, one_pass_disagreement, parse_envelope, parse_key_blob,
+};
 use das_partitioner::limits::{MAX_DAS_VERSION_CHARS, MAX_ESDK_MESSAGE_BYTES, MAX_KMS_BLOB_BYTES};
 use libfuzzer_sys::fuzz_target;
 
@@ -18,6 +22,13 @@ fuzz_target!(|data: &[u8]| {
         whole.as_ref().map(|e| e.key_blob.clone()).map_err(|e| *e),
         "the key blob read alone differs from the whole envelope's"
     );
+    let text = base64::engine::general_purpose::STANDARD.encode(data);
+    if let (Some(blob), Ok(envelope)) = (key_blob_at_end(&text), &whole) {
+        assert_eq!(
+            blob, envelope.key_blob,
+            "the key read from the end differs from the whole envelope's"
+        );
+    }
     match whole {
         Ok(envelope) => {
             assert!(envelope.message.len() <= MAX_ESDK_MESSAGE_BYTES);

@@ -161,11 +161,63 @@ pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError>
     parse_envelope(&record_bytes(record)?)
 }
 
-/// The KMS blob of one Firehose record's envelope: [`decode_record`]'s `key_blob`, or the same
-/// error, without decoding the ESDK message ([`parse_key_blob`]). The handler's first step
-/// needs each record's key alone; the message is decoded just before its record is transformed.
+/// The KMS blob of one Firehose record's envelope, for the handler's first step, which needs
+/// each record's key alone (the message is decoded just before its record is transformed):
+///
+/// - `Ok(blob)`: when [`decode_record`] reads the envelope, its `key_blob` is `blob`;
+/// - `Err(e)`: [`decode_record`] fails with `e`.
+///
+/// An envelope that ends with its `key`, as DAS writes it, is read from the end of `data` alone
+/// ([`key_blob_at_end`]); any other is read whole, without decoding the ESDK message
+/// ([`parse_key_blob`]). So a record whose envelope ends with a key but is wrong elsewhere
+/// gets `Ok` here, its key is resolved with the others, and it fails where it is decoded whole,
+/// with the error [`decode_record`] gives it.
 pub fn read_key_blob(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> {
+    if let Some(blob) = record.data.as_deref().and_then(key_blob_at_end) {
+        return Ok(blob);
+    }
     parse_key_blob(&record_bytes(record)?)
+}
+
+/// Base64 characters at the end of a record's `data` that [`key_blob_at_end`] decodes: 768
+/// bytes of envelope, room for a KMS blob of up to 567 bytes between `,"key":"` and `"}` (DAS's
+/// are under 200).
+const KEY_AT_END_CHARS: usize = 1024;
+
+/// The key blob of an envelope whose JSON ends with `,"key":"<base64>"}` (no whitespace), read
+/// from the last [`KEY_AT_END_CHARS`] characters of the record's base64 `data` alone; `None`
+/// for any other end, or a key [`decode_field`] refuses.
+///
+/// Why it is the key blob of the whole envelope whenever that reads (as valid JSON, an object):
+/// its last `}` closes the object, so the `"` before it closes a string value; the value's
+/// characters hold no `"` (they follow the last one) and no `\` ([`decode_field`] takes only
+/// base64 and the whitespace it trims), so its opening quote is the `"` before them, which no
+/// `\` escapes (a `:` precedes it); the member's name is then `key`, written without escapes
+/// (its opening quote follows a `,`). The object has one `key` member (serde refuses a
+/// repeated field, however its name is escaped), and this is its value, decoded as the whole
+/// read decodes it. Base64 is decoded in groups of four characters from the start, so the last
+/// characters decode alone to the last bytes when the length is a multiple of four.
+pub fn key_blob_at_end(data: &str) -> Option<Vec<u8>> {
+    if data.len() > MAX_RECORD_DATA_BASE64 {
+        return None;
+    }
+    // As `record_bytes` reads it.
+    let text = data.trim().as_bytes();
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let window = text.get(text.len().saturating_sub(KEY_AT_END_CHARS)..)?;
+    let mut bytes = [0u8; KEY_AT_END_CHARS / 4 * 3];
+    let end = base64_simd::STANDARD
+        .decode(window, base64_simd::Out::from_slice(&mut bytes))
+        .ok()?;
+    let body = end.strip_suffix(b"\"}")?;
+    let open = memchr::memrchr(b'"', body)?;
+    let (member, value) = (body.get(..open)?, body.get(open + 1..)?);
+    if !member.ends_with(br#","key":"#) {
+        return None;
+    }
+    decode_field(std::str::from_utf8(value).ok()?, "key", MAX_KMS_BLOB_BYTES).ok()
 }
 
 /// [`parse_envelope`]'s `key_blob`, or the same error for the same bytes, with the ESDK
@@ -550,6 +602,116 @@ mod tests {
             parse_key_blob(json.as_bytes()),
             Err(EnvelopeError::FieldSize("databaseActivityEvents"))
         );
+    }
+
+    fn base64(json: &[u8]) -> String {
+        base64_simd::STANDARD.encode_to_string(json)
+    }
+
+    /// `key_blob_at_end`'s promise on `json`: when it reads a key from the base64 of `json` and
+    /// the whole envelope reads, the two key blobs are the same. Whether it read one.
+    fn key_at_end_keeps_its_promise(json: &[u8]) -> bool {
+        let Some(blob) = key_blob_at_end(&base64(json)) else {
+            return false;
+        };
+        if let Ok(envelope) = parse_envelope(json) {
+            assert_eq!(envelope.key_blob, blob, "{}", String::from_utf8_lossy(json));
+        }
+        true
+    }
+
+    #[test]
+    fn reads_the_key_at_the_end_as_the_whole_envelope_reads_it_on_every_cut_and_edit() {
+        // Messages short and long: the window of the last 1,024 characters holds the whole
+        // envelope or starts inside the message, at each of the three byte offsets of a group.
+        let messages = [
+            "AQID".to_string(),
+            "AQIDBAUG".repeat(100),
+            "AQIDBAUG".repeat(100) + "AQ==",
+            "AQIDBAUG".repeat(100) + "AQI=",
+        ];
+        let mut samples = vec![PLAIN_ENVELOPES[0].to_string()];
+        for message in &messages {
+            samples.push(format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","version":"1.1","databaseActivityEvents":"{message}","key":"BAUGBw=="}}"#
+            ));
+        }
+        let (mut read, mut agreed) = (0, 0);
+        for sample in &samples {
+            let json = sample.as_bytes();
+            // Edits near the end, where the key is read from (the whole text for short ones).
+            let tail = json.len().saturating_sub(120);
+            let mut variants = vec![json.to_vec()];
+            for variant in crate::ingest::scan::cuts_and_edits(&json[tail..], b"{}\",:=+/A_ \\\xff") {
+                variants.push([&json[..tail], &variant[..]].concat());
+            }
+            for variant in &variants {
+                if key_at_end_keeps_its_promise(variant) {
+                    read += 1;
+                    agreed += usize::from(parse_envelope(variant).is_ok());
+                }
+            }
+        }
+        // Not vacuous: many variants are read from the end, and many of those read whole.
+        assert!(
+            read > samples.len() * 20 && agreed > samples.len() * 10,
+            "{read} {agreed}"
+        );
+    }
+
+    #[test]
+    fn reads_no_key_at_the_end_that_an_escape_or_a_string_could_fake() {
+        let cases: [&[u8]; 6] = [
+            // The last member is another string whose text ends like a key member.
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG","x":"a\",\"key\":\"AQID"}"#,
+            // Whitespace, another last member, a key that is no string, no closing brace.
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key" : "BAUG"}"#,
+            br#"{"type":"DatabaseActivityMonitoringRecords","key":"BAUG","databaseActivityEvents":"AQID"}"#,
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":["BAUG"]}"#,
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG"} "#,
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG""#,
+        ];
+        for json in cases {
+            assert_eq!(
+                key_blob_at_end(&base64(json)),
+                None,
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert_eq!(parse_envelope(cases[0]).unwrap().key_blob, [4, 5, 6]);
+    }
+
+    #[test]
+    fn reads_a_key_at_the_end_only_from_whole_padded_base64_within_its_window() {
+        let envelope = |key: &str| {
+            format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"{key}"}}"#
+            )
+        };
+        let text = base64(envelope("BAUG").as_bytes());
+        assert_eq!(key_blob_at_end(&text), Some(vec![4, 5, 6]));
+        assert_eq!(key_blob_at_end(&format!(" {text}\n")), Some(vec![4, 5, 6]));
+        assert_eq!(key_blob_at_end(text.trim_end_matches('=')), None);
+        assert_eq!(key_blob_at_end(&format!("A{text}")), None);
+        // Data over its cap fails whole; its key is not read either.
+        let over = "A".repeat(MAX_RECORD_DATA_BASE64);
+        assert_eq!(key_blob_at_end(&format!("{over}{text}")), None);
+        // A key of 567 bytes fits in the window; one of 568 is read whole instead.
+        for (len, at_end) in [(567, true), (568, false)] {
+            let key = base64_simd::STANDARD.encode_to_string(vec![7u8; len]);
+            let json = envelope(&key);
+            assert_eq!(
+                key_blob_at_end(&base64(json.as_bytes())).is_some(),
+                at_end,
+                "{len}"
+            );
+            assert_eq!(parse_envelope(json.as_bytes()).unwrap().key_blob, vec![7u8; len]);
+        }
+        // A key the whole read refuses is not read from the end either.
+        assert_eq!(key_blob_at_end(&base64(envelope("BAV=").as_bytes())), None);
+        assert!(parse_envelope(envelope("BAV=").as_bytes()).is_err());
+        assert_eq!(key_blob_at_end(&base64(envelope("").as_bytes())), None);
     }
 
     #[test]

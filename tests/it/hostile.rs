@@ -10,6 +10,7 @@ use crate::seal::seal;
 use base64::Engine as _;
 use das_partitioner::config::Config;
 use das_partitioner::handler::{Handler, Invocation};
+use das_partitioner::ingest::envelope::key_blob_at_end;
 use das_partitioner::ingest::{FirehoseEvent, FirehoseRecord};
 use das_partitioner::limits::MAX_JSON_DEPTH;
 use das_partitioner::output::line::ADDED_FIELDS;
@@ -563,6 +564,52 @@ fn envelope_errors_name_the_field() {
         err.to_string(),
         r#"envelope field "databaseActivityEvents" is missing"#
     );
+}
+
+#[test]
+fn an_envelope_wrong_before_the_key_it_ends_with_fails_alone_with_its_own_error() {
+    // Step 1 reads this record's key from the end of its data, as it reads that of every
+    // envelope DAS writes; the record still fails where its envelope is read whole, with the
+    // error of that reading, and the record beside it is delivered.
+    let (blob, _) = test_key();
+    let long = "AQID".repeat(400);
+    let cases: [(String, &str); 4] = [
+        (
+            format!(r#"{{"type":"Other","databaseActivityEvents":"AQID","key":"{blob}"}}"#),
+            "envelope_unknown_type",
+        ),
+        (
+            format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"!!","key":"{blob}"}}"#
+            ),
+            "envelope_field_not_base64",
+        ),
+        (
+            format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","version":7,"databaseActivityEvents":"AQID","key":"{blob}"}}"#
+            ),
+            "envelope_invalid_version",
+        ),
+        // Base64 that breaks before the last 1,024 characters, which alone are read for the key.
+        (
+            format!(
+                r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"{long}","key":"{blob}"}}"#
+            ),
+            "data_not_base64",
+        ),
+    ];
+    for (envelope, label) in cases {
+        let mut data = base64(envelope.as_bytes());
+        if label == "data_not_base64" {
+            data.replace_range(..4, "!!!!");
+        }
+        assert!(key_blob_at_end(&data).is_some(), "{envelope}");
+        let mut ev = invocation(&[payload(&[PG_SELECT]), payload(&[PG_SELECT])]);
+        ev["records"][0]["data"] = json!(data);
+        let ran = handle(&ev);
+        assert_eq!((ran.result(0), ran.label(0)), ("ProcessingFailed", Some(label)));
+        assert_eq!(ran.result(1), "Ok", "{label}");
+    }
 }
 
 fn event_ids(ran: &crate::handler::Run) -> Vec<String> {
