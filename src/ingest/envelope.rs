@@ -170,7 +170,8 @@ pub fn decode_record(record: &FirehoseRecord) -> Result<Envelope, EnvelopeError>
 /// An envelope that ends with its `key`, as DAS writes it, is read from the end of `data` alone
 /// ([`key_blob_at_end`]); any other is read whole, without decoding the ESDK message
 /// ([`parse_key_blob`]). So a record whose envelope ends with a key but is wrong elsewhere
-/// gets `Ok` here, its key is resolved with the others, and it fails where it is decoded whole,
+/// gets `Ok` here, its key is resolved with the others (a KMS call if it is new, and a KMS
+/// fault on it is the invocation's, as for any key), and it fails where it is decoded whole,
 /// with the error [`decode_record`] gives it.
 pub fn read_key_blob(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> {
     if let Some(blob) = record.data.as_deref().and_then(key_blob_at_end) {
@@ -179,22 +180,25 @@ pub fn read_key_blob(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> 
     parse_key_blob(&record_bytes(record)?)
 }
 
-/// Base64 characters at the end of a record's `data` that [`key_blob_at_end`] decodes: 768
-/// bytes of envelope, room for a KMS blob of up to 567 bytes between `,"key":"` and `"}` (DAS's
-/// are under 200).
+/// Base64 characters at the end of a record's `data` that [`key_blob_at_end`] decodes: up to
+/// 768 bytes of envelope, room for a KMS blob of up to 567 bytes between `,"key":"` and `"}`
+/// (DAS's are under 200).
 const KEY_AT_END_CHARS: usize = 1024;
 
 /// The key blob of an envelope whose JSON ends with `,"key":"<base64>"}` (no whitespace), read
-/// from the last [`KEY_AT_END_CHARS`] characters of the record's base64 `data` alone; `None`
-/// for any other end, or a key [`decode_field`] refuses.
+/// from the last [`KEY_AT_END_CHARS`] characters of the record's base64 `data` alone. `None`
+/// for any other end, a key [`decode_field`] refuses, `data` over its cap or whose trimmed
+/// length is not a multiple of four, or a window that is not base64 itself: the whole read
+/// refuses the last three too.
 ///
 /// Why it is the key blob of the whole envelope whenever that reads (as valid JSON, an object):
 /// its last `}` closes the object, so the `"` before it closes a string value; the value's
 /// characters hold no `"` (they follow the last one) and no `\` ([`decode_field`] takes only
-/// base64 and the whitespace it trims), so its opening quote is the `"` before them, which no
-/// `\` escapes (a `:` precedes it); the member's name is then `key`, written without escapes
-/// (its opening quote follows a `,`). The object has one `key` member (serde refuses a
-/// repeated field, however its name is escaped), and this is its value, decoded as the whole
+/// base64 and the Unicode whitespace `str::trim` removes), so its opening quote is the `"`
+/// before them, which no `\` escapes (a `:` precedes it); the member's name is then `key`,
+/// written without escapes (its opening quote follows a `,`). The object has one `key` member
+/// (serde refuses a repeated field, however its name is escaped, and the one-pass reader leaves
+/// a repeated field to serde: the agreement tests), and this is its value, decoded as the whole
 /// read decodes it. Base64 is decoded in groups of four characters from the start, so the last
 /// characters decode alone to the last bytes when the length is a multiple of four.
 pub fn key_blob_at_end(data: &str) -> Option<Vec<u8>> {
@@ -661,9 +665,11 @@ mod tests {
 
     #[test]
     fn reads_no_key_at_the_end_that_an_escape_or_a_string_could_fake() {
-        let cases: [&[u8]; 6] = [
-            // The last member is another string whose text ends like a key member.
+        let cases: [&[u8]; 7] = [
+            // The last member is another string whose text ends like a key member, or a member
+            // whose name ends like `key`.
             br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG","x":"a\",\"key\":\"AQID"}"#,
+            br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key":"BAUG","a\"key":"AQID"}"#,
             // Whitespace, another last member, a key that is no string, no closing brace.
             br#"{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"AQID","key" : "BAUG"}"#,
             br#"{"type":"DatabaseActivityMonitoringRecords","key":"BAUG","databaseActivityEvents":"AQID"}"#,
@@ -679,7 +685,9 @@ mod tests {
                 String::from_utf8_lossy(json)
             );
         }
-        assert_eq!(parse_envelope(cases[0]).unwrap().key_blob, [4, 5, 6]);
+        for json in &cases[..2] {
+            assert_eq!(parse_envelope(json).unwrap().key_blob, [4, 5, 6]);
+        }
     }
 
     #[test]
@@ -694,6 +702,15 @@ mod tests {
         assert_eq!(key_blob_at_end(&format!(" {text}\n")), Some(vec![4, 5, 6]));
         assert_eq!(key_blob_at_end(text.trim_end_matches('=')), None);
         assert_eq!(key_blob_at_end(&format!("A{text}")), None);
+        // A length off the groups, where the window alone would still decode to the end.
+        let long = format!(
+            r#"{{"type":"DatabaseActivityMonitoringRecords","databaseActivityEvents":"{}","key":"BAUG"}}"#,
+            "AQID".repeat(400)
+        );
+        let long = base64(long.as_bytes());
+        assert!(long.len() > KEY_AT_END_CHARS);
+        assert_eq!(key_blob_at_end(&long), Some(vec![4, 5, 6]));
+        assert_eq!(key_blob_at_end(&format!("A{long}")), None);
         // Data over its cap fails whole; its key is not read either.
         let over = "A".repeat(MAX_RECORD_DATA_BASE64);
         assert_eq!(key_blob_at_end(&format!("{over}{text}")), None);

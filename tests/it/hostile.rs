@@ -573,7 +573,14 @@ fn an_envelope_wrong_before_the_key_it_ends_with_fails_alone_with_its_own_error(
     // error of that reading, and the record beside it is delivered.
     let (blob, _) = test_key();
     let long = "AQID".repeat(400);
-    let cases: [(String, &str); 4] = [
+    // A blob no data key is known for: its key fails to resolve, and the record still fails
+    // with its envelope's error, the one it had before any key was looked at.
+    let unknown = base64(b"no data key is known for this blob");
+    let cases: [(String, &str); 5] = [
+        (
+            format!(r#"{{"type":"Other","databaseActivityEvents":"AQID","key":"{unknown}"}}"#),
+            "envelope_unknown_type",
+        ),
         (
             format!(r#"{{"type":"Other","databaseActivityEvents":"AQID","key":"{blob}"}}"#),
             "envelope_unknown_type",
