@@ -24,8 +24,9 @@ fuzz_target!(|data: &[u8]| {
     );
     // As Firehose sends it, and with whitespace around it, which the whole read trims.
     let text = base64::engine::general_purpose::STANDARD.encode(data);
-    for text in [text.clone(), format!(" {text}\n")] {
-        if let (Some(blob), Ok(envelope)) = (key_blob_at_end(&text), &whole) {
+    let spaced = format!(" {text}\n");
+    for text in [&text, &spaced] {
+        if let (Some(blob), Ok(envelope)) = (key_blob_at_end(text), &whole) {
             assert_eq!(
                 &blob, &envelope.key_blob,
                 "the key read from the end differs from the whole envelope's"

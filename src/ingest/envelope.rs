@@ -202,11 +202,7 @@ const KEY_AT_END_CHARS: usize = 1024;
 /// read decodes it. Base64 is decoded in groups of four characters from the start, so the last
 /// characters decode alone to the last bytes when the length is a multiple of four.
 pub fn key_blob_at_end(data: &str) -> Option<Vec<u8>> {
-    if data.len() > MAX_RECORD_DATA_BASE64 {
-        return None;
-    }
-    // As `record_bytes` reads it.
-    let text = data.trim().as_bytes();
+    let text = data_text(data).ok()?;
     if !text.len().is_multiple_of(4) {
         return None;
     }
@@ -236,14 +232,19 @@ pub fn parse_key_blob(json: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
 
 /// The bytes of a record's `data`.
 fn record_bytes(record: &FirehoseRecord) -> Result<Vec<u8>, EnvelopeError> {
-    let text = match record.data.as_deref() {
-        Some(s) if s.len() <= MAX_RECORD_DATA_BASE64 => s,
-        Some(_) => return Err(EnvelopeError::FieldSize("data")),
-        None => return Err(EnvelopeError::DataMissing),
-    };
+    let text = data_text(record.data.as_deref().ok_or(EnvelopeError::DataMissing)?)?;
     base64_simd::STANDARD
-        .decode_to_vec(text.trim())
+        .decode_to_vec(text)
         .map_err(|_| EnvelopeError::DataNotBase64)
+}
+
+/// The base64 text of a record's `data` as it is decoded: within its cap, whitespace around it
+/// trimmed. [`record_bytes`] and [`key_blob_at_end`] read it alike.
+fn data_text(data: &str) -> Result<&[u8], EnvelopeError> {
+    if data.len() > MAX_RECORD_DATA_BASE64 {
+        return Err(EnvelopeError::FieldSize("data"));
+    }
+    Ok(data.trim().as_bytes())
 }
 
 /// Parses the JSON envelope (the bytes of one Kinesis record).
