@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::fmt::Write as _;
 
 /// A Firehose transformation invocation. Only `records` (and each record's `recordId`) must
 /// have the right type; an optional field of the wrong type reads as absent.
@@ -425,11 +426,25 @@ fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>>
     }))
 }
 
-fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
+/// Whether a sequence or subsequence number reads as text: a string that is not empty, or a
+/// number.
+fn is_scalar_text(v: &Value) -> bool {
     match v {
-        Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        _ => None,
+        Value::String(s) => !s.is_empty(),
+        Value::Number(_) => true,
+        _ => false,
+    }
+}
+
+/// Appends a value [`is_scalar_text`] accepts as its text: a string as it is, a number as
+/// serde_json displays it.
+fn push_scalar_text(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        _ => {}
     }
 }
 
@@ -476,23 +491,25 @@ impl FirehoseRecord<'_> {
     /// subsequence numbers where present, else the recordId.
     pub fn event_id_prefix(&self) -> String {
         let meta = self.kinesis_record_metadata.as_ref();
-        match meta
+        let Some(seq) = meta
             .and_then(|m| m.sequence_number.as_ref())
-            .and_then(scalar_text)
+            .filter(|v| is_scalar_text(v))
+        else {
+            return self.record_id.to_string();
+        };
+        // Written straight into the prefix (a number without a string of its own): the room
+        // for a Kinesis sequence number (56 digits) and a short subsequence number.
+        let mut prefix = String::with_capacity(64);
+        push_scalar_text(&mut prefix, seq);
+        prefix.push('-');
+        match meta
+            .and_then(|m| m.subsequence_number.as_ref())
+            .filter(|v| is_scalar_text(v))
         {
-            Some(seq) => {
-                let sub = meta
-                    .and_then(|m| m.subsequence_number.as_ref())
-                    .and_then(scalar_text);
-                let sub = sub.as_deref().unwrap_or("0");
-                let mut prefix = String::with_capacity(seq.len() + 1 + sub.len());
-                prefix.push_str(&seq);
-                prefix.push('-');
-                prefix.push_str(sub);
-                prefix
-            }
-            None => self.record_id.to_string(),
+            Some(sub) => push_scalar_text(&mut prefix, sub),
+            None => prefix.push('0'),
         }
+        prefix
     }
 }
 
@@ -504,13 +521,21 @@ impl FirehoseRecord<'_> {
 /// appended until the prefix is free. A function of the records alone, in order: a retry of the
 /// same batch gets the same prefixes.
 pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
+    let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
+    let own: Vec<String> = records.iter().map(FirehoseRecord::event_id_prefix).collect();
+    // The usual batch: every record's own prefix fits and none repeats, so each keeps its own
+    // (what the loop below gives them too), without a copy of each kept to compare with.
+    {
+        let mut distinct: HashSet<&str> = HashSet::with_capacity(own.len());
+        if own.iter().all(|p| fits(p) && distinct.insert(p)) {
+            return own;
+        }
+    }
     let mut seen: HashSet<String> = HashSet::with_capacity(records.len());
-    records
-        .iter()
+    own.into_iter()
+        .zip(records)
         .enumerate()
-        .map(|(index, record)| {
-            let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
-            let mut prefix = record.event_id_prefix();
+        .map(|(index, (mut prefix, record))| {
             if seen.contains(&prefix) || !fits(&prefix) {
                 record.record_id.as_ref().clone_into(&mut prefix);
             }
@@ -540,6 +565,36 @@ mod tests {
         assert_eq!(event.records.len(), 3);
         assert_eq!(event.records[0].event_id_prefix(), "42-0");
         assert_eq!(event.records[2].event_id_prefix(), "c");
+    }
+
+    #[test]
+    fn event_id_prefix_reads_sequence_numbers_given_as_strings_or_numbers() {
+        // Each value as the prefix shows it: `None` where it does not count as a number.
+        let values = [
+            (r#""4960""#, Some("4960")),
+            (r#""""#, None),
+            ("7", Some("7")),
+            ("-5", Some("-5")),
+            ("1.0", Some("1.0")),
+            ("1e2", Some("100.0")),
+            ("18446744073709551615", Some("18446744073709551615")),
+            ("true", None),
+            ("null", None),
+            ("[1]", None),
+        ];
+        for (seq, seq_text) in values {
+            for (sub, sub_text) in values {
+                let json = format!(
+                    r#"{{"recordId":"r","kinesisRecordMetadata":{{"sequenceNumber":{seq},"subsequenceNumber":{sub}}}}}"#
+                );
+                let record: FirehoseRecord = serde_json::from_str(&json).unwrap();
+                let expected = match seq_text {
+                    Some(seq) => format!("{seq}-{}", sub_text.unwrap_or("0")),
+                    None => "r".to_string(),
+                };
+                assert_eq!(record.event_id_prefix(), expected, "{json}");
+            }
+        }
     }
 
     /// The data borrows from the event's text; a JSON encoder that escapes `/` (valid JSON)
@@ -591,6 +646,13 @@ mod tests {
         // Each its own when all fit and none repeats.
         let distinct = [record("a", Some("7")), record("b", Some("8")), record("c", None)];
         assert_eq!(event_id_prefixes(&distinct), ["7-0", "8-0", "c"]);
+        // None repeats, but one is too long: that one alone takes its recordId.
+        let one_long = [
+            record("a", Some("7")),
+            record("b", Some(&long)),
+            record("c", Some("8")),
+        ];
+        assert_eq!(event_id_prefixes(&one_long), ["7-0", "b", "8-0"]);
     }
 
     #[test]

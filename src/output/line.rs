@@ -53,7 +53,10 @@ impl LineTail {
             Some(v) => push_json_str(out, v),
             None => out.extend_from_slice(b"null"),
         };
-        let mut ids = b",\"clusterId\":".to_vec();
+        // Sized for the three values unescaped (ids almost always are): one allocation each.
+        let len = |v: Option<&str>| v.map_or(4, str::len);
+        let mut ids = Vec::with_capacity(48 + len(cluster_id) + len(instance_id) + event_id_prefix.len());
+        ids.extend_from_slice(b",\"clusterId\":");
         encode(&mut ids, cluster_id);
         ids.extend_from_slice(b",\"instanceId\":");
         encode(&mut ids, instance_id);
@@ -61,7 +64,8 @@ impl LineTail {
         encode(&mut ids, Some(event_id_prefix));
         ids.pop(); // the closing quote: the index follows
         ids.push(b'-');
-        let mut end = b"\",\"dasVersion\":".to_vec();
+        let mut end = Vec::with_capacity(24 + len(das_version));
+        end.extend_from_slice(b"\",\"dasVersion\":");
         encode(&mut end, das_version);
         end.extend_from_slice(b"}\n");
         LineTail { ids, end }

@@ -155,20 +155,33 @@ impl EarliestTime {
 
 /// Keeps `[A-Za-z0-9_-]`, maps anything else to `_`, caps the length; never empty.
 pub fn sanitize(value: &str) -> String {
-    if value.is_empty() {
-        return UNKNOWN.to_string();
-    }
-    // Every kept character is one ASCII byte: one allocation of the exact size (collecting the
-    // capped iterator grew the string from nothing, several reallocations a record).
-    let mut out = String::with_capacity(value.len().min(MAX_PARTITION_VALUE_CHARS));
-    out.extend(value.chars().take(MAX_PARTITION_VALUE_CHARS).map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-            c
-        } else {
-            '_'
-        }
-    }));
+    let mut out = String::with_capacity(value.len().clamp(UNKNOWN.len(), MAX_PARTITION_VALUE_CHARS));
+    push_sanitized(&mut out, value);
     out
+}
+
+/// Appends `value` as [`sanitize`] returns it.
+fn push_sanitized(out: &mut String, value: &str) {
+    if value.is_empty() {
+        out.push_str(UNKNOWN);
+    } else if value.len() <= MAX_PARTITION_VALUE_CHARS && value.bytes().all(is_partition_byte) {
+        // The usual value (a class name, a resource id): already in the alphabet and short
+        // enough, copied whole instead of character by character.
+        out.push_str(value);
+    } else {
+        out.extend(value.chars().take(MAX_PARTITION_VALUE_CHARS).map(|c| {
+            if u8::try_from(c).is_ok_and(is_partition_byte) {
+                c
+            } else {
+                '_'
+            }
+        }));
+    }
+}
+
+/// `[A-Za-z0-9_-]`: the bytes a partition value keeps.
+fn is_partition_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
 /// The partition keys every Ok record returns, in the order of the S3 prefix.
@@ -178,48 +191,64 @@ pub const KEY_NAMES: [&str; 6] = ["activity_class", "resource_id", "year", "mont
 /// value in `[A-Za-z0-9_-]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionKeys {
-    activity_class: String,
-    resource_id: String,
-    /// Year, month, day and hour, written once: `YYYYMMDDHH` (the year wider only outside
-    /// 0..=9999, as `{:04}` writes it).
-    time: String,
+    /// The members of the keys' JSON object, rendered once, in [`KEY_NAMES`] order:
+    /// `"activity_class":"DDL","resource_id":"cluster-…","year":"2026",…,"hour":"09"`. Every
+    /// name is plain ASCII and every value in `[A-Za-z0-9_-]`, so this is what serde_json
+    /// writes for them (nothing to escape): the response measures and copies it as it is,
+    /// instead of measuring and escaping twelve strings a record twice.
+    members: String,
+    /// Where each value starts and ends in `members`, in [`KEY_NAMES`] order (a value is at
+    /// most [`MAX_PARTITION_VALUE_CHARS`] bytes, a year a few digits).
+    values: [(u16, u16); 6],
 }
 
 impl PartitionKeys {
     /// Keys for `activity_class` (a class name or [`MIXED`]), the resource id and the hour of
     /// `time` (UTC).
     pub fn new(activity_class: &str, resource_id: &str, time: DateTime<Utc>) -> Self {
-        let mut text = String::with_capacity(10);
+        // The names, quotes, commas and the time's ten digits, and the two values at their
+        // usual length: one allocation.
+        let mut members = String::with_capacity(96 + activity_class.len() + resource_id.len());
+        let mut values = [(0u16, 0u16); 6];
+        let offset = |members: &String| u16::try_from(members.len()).unwrap_or(u16::MAX);
         let year = time.year();
-        match u32::try_from(year) {
-            Ok(y) if y <= 9999 => push_digits(&mut text, y, 4),
-            _ => text.push_str(&format!("{year:04}")),
+        for (index, (name, slot)) in KEY_NAMES.iter().zip(values.iter_mut()).enumerate() {
+            if index > 0 {
+                members.push(',');
+            }
+            members.push('"');
+            members.push_str(name);
+            members.push_str("\":\"");
+            let start = offset(&members);
+            match index {
+                0 => push_sanitized(&mut members, activity_class),
+                1 => push_sanitized(&mut members, resource_id),
+                2 => match u32::try_from(year) {
+                    Ok(y) if y <= 9999 => push_digits(&mut members, y, 4),
+                    _ => members.push_str(&format!("{year:04}")),
+                },
+                3 => push_digits(&mut members, time.month(), 2),
+                4 => push_digits(&mut members, time.day(), 2),
+                _ => push_digits(&mut members, time.hour(), 2),
+            }
+            *slot = (start, offset(&members));
+            members.push('"');
         }
-        for part in [time.month(), time.day(), time.hour()] {
-            push_digits(&mut text, part, 2);
-        }
-        PartitionKeys {
-            activity_class: sanitize(activity_class),
-            resource_id: sanitize(resource_id),
-            time: text,
-        }
+        PartitionKeys { members, values }
     }
 
     /// `(name, value)` pairs in [`KEY_NAMES`] order.
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let t = self.time.as_str();
-        let (year, rest) = t.split_at(t.len().saturating_sub(6));
-        let (month, rest) = rest.split_at(2);
-        let (day, hour) = rest.split_at(2);
-        let values = [
-            self.activity_class.as_str(),
-            self.resource_id.as_str(),
-            year,
-            month,
-            day,
-            hour,
-        ];
-        KEY_NAMES.into_iter().zip(values)
+        KEY_NAMES.into_iter().zip(self.values.iter().map(|&(start, end)| {
+            self.members
+                .get(usize::from(start)..usize::from(end))
+                .unwrap_or("")
+        }))
+    }
+
+    /// The members of the keys' JSON object as serde_json writes them, without the braces.
+    pub fn json_members(&self) -> &str {
+        &self.members
     }
 
     /// The value of one key.
@@ -376,6 +405,56 @@ mod tests {
             "_".repeat(MAX_PARTITION_VALUE_CHARS)
         );
         assert_eq!(sanitize("db-\u{1F600}x"), "db-_x");
+        // A value already in the alphabet is kept whole up to the cap, and cut past it.
+        let at_cap = "aZ9_-".repeat(MAX_PARTITION_VALUE_CHARS / 5) + "xyz";
+        assert_eq!(at_cap.len(), MAX_PARTITION_VALUE_CHARS);
+        assert_eq!(sanitize(&at_cap), at_cap);
+        assert_eq!(sanitize(&format!("{at_cap}q")), at_cap);
+        assert_eq!(sanitize("cluster-ABC_1"), "cluster-ABC_1");
+    }
+
+    #[test]
+    fn renders_its_members_exactly_as_serde_json_writes_the_pairs() {
+        let times = [-10_000, 7, 2026, 262_000].map(|year| {
+            chrono::NaiveDate::from_ymd_opt(year, 12, 31)
+                .unwrap()
+                .and_hms_opt(23, 0, 0)
+                .unwrap()
+                .and_utc()
+        });
+        let values = [
+            "",
+            "DDL",
+            "AUTH FAILURE",
+            "cluster-ABC",
+            "db-\"quoted\"\\/\u{1}\n",
+            "\u{e9}\u{2028}\u{1F600}",
+            &"r".repeat(300),
+        ];
+        for time in times {
+            for class in values {
+                for resource in values {
+                    let keys = PartitionKeys::new(class, resource, time);
+                    let pairs: Vec<String> = keys
+                        .pairs()
+                        .map(|(k, v)| {
+                            format!(
+                                "{}:{}",
+                                serde_json::to_string(k).unwrap(),
+                                serde_json::to_string(v).unwrap()
+                            )
+                        })
+                        .collect();
+                    assert_eq!(keys.json_members(), pairs.join(","), "{class:?} {resource:?}");
+                    assert_eq!(keys.get("activity_class"), Some(sanitize(class).as_str()));
+                    assert_eq!(keys.get("resource_id"), Some(sanitize(resource).as_str()));
+                    assert_eq!(
+                        serde_json::to_string(&keys).unwrap(),
+                        format!("{{{}}}", keys.json_members())
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -166,20 +166,14 @@ fn write_entry(
 ) {
     out.extend_from_slice(br#"{"recordId":"#);
     push_json_str(out, record_id);
-    out.extend_from_slice(br#","result":"#);
-    push_json_str(out, result.as_str());
-    out.extend_from_slice(br#","data":""#);
+    // Result spellings and partition keys need no escaping (tests hold both to serde_json).
+    out.extend_from_slice(br#","result":""#);
+    out.extend_from_slice(result.as_str().as_bytes());
+    out.extend_from_slice(br#"","data":""#);
     base64_simd::STANDARD.encode_append(data, out);
     out.extend_from_slice(br#"","metadata":{"partitionKeys":{"#);
     if let Some(keys) = keys {
-        for (index, (name, value)) in keys.pairs().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            push_json_str(out, name);
-            out.push(b':');
-            push_json_str(out, value);
-        }
+        out.extend_from_slice(keys.json_members().as_bytes());
     }
     out.extend_from_slice(b"}}}");
 }
@@ -280,22 +274,15 @@ pub fn envelope_len(entries: usize) -> usize {
     r#"{"records":[]}"#.len() + entries.saturating_sub(1)
 }
 
-/// Serialized length of a partition-key object's members (without its braces).
-fn keys_len(keys: &PartitionKeys) -> usize {
-    let pairs = keys
-        .pairs()
-        .map(|(k, v)| json_string_len(k) + 1 + json_string_len(v));
-    pairs.sum::<usize>() + keys.pairs().count().saturating_sub(1)
-}
-
 /// Serialized length of the entry `outcome` makes for `record_id`.
 pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
     let (data, keys) = entry_parts(outcome);
     r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
         + json_string_len(record_id)
-        + json_string_len(outcome.result().as_str())
+        + 2
+        + outcome.result().as_str().len()
         + base64_len(data.len())
-        + keys.map_or(0, keys_len)
+        + keys.map_or(0, |keys| keys.json_members().len())
 }
 
 #[cfg(test)]
