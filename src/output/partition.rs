@@ -189,7 +189,7 @@ pub const KEY_NAMES: [&str; 6] = ["activity_class", "resource_id", "year", "mont
 
 /// The key set of one Ok record: every key the S3 prefix references, always present, each
 /// value in `[A-Za-z0-9_-]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PartitionKeys {
     /// The members of the keys' JSON object, rendered once, in [`KEY_NAMES`] order:
     /// `"activity_class":"DDL","resource_id":"cluster-…","year":"2026",…,"hour":"09"`. Every
@@ -261,6 +261,13 @@ impl PartitionKeys {
 fn push_digits(out: &mut String, n: u32, width: u32) {
     for place in (0..width).rev() {
         out.push(char::from_digit((n / 10u32.pow(place)) % 10, 10).unwrap_or('0'));
+    }
+}
+
+/// The keys as their `(name, value)` pairs, not as the rendered text and offsets.
+impl std::fmt::Debug for PartitionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.pairs()).finish()
     }
 }
 
@@ -452,6 +459,8 @@ mod tests {
                         serde_json::to_string(&keys).unwrap(),
                         format!("{{{}}}", keys.json_members())
                     );
+                    let debug: Vec<String> = keys.pairs().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+                    assert_eq!(format!("{keys:?}"), format!("{{{}}}", debug.join(", ")));
                 }
             }
         }
