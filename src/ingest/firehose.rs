@@ -426,26 +426,17 @@ fn read_metadata(json: &[u8], at: &mut usize) -> Option<Option<KinesisMetadata>>
     }))
 }
 
-/// Whether a sequence or subsequence number reads as text: a string that is not empty, or a
-/// number.
-fn is_scalar_text(v: &Value) -> bool {
+/// Appends the text of a sequence or subsequence number: a string that is not empty as it is,
+/// a number as serde_json displays it. `false`, appending nothing, for any other value.
+fn push_scalar_text(out: &mut String, v: &Value) -> bool {
     match v {
-        Value::String(s) => !s.is_empty(),
-        Value::Number(_) => true,
-        _ => false,
-    }
-}
-
-/// Appends a value [`is_scalar_text`] accepts as its text: a string as it is, a number as
-/// serde_json displays it.
-fn push_scalar_text(out: &mut String, v: &Value) {
-    match v {
-        Value::String(s) => out.push_str(s),
+        Value::String(s) if !s.is_empty() => out.push_str(s),
         Value::Number(n) => {
             let _ = write!(out, "{n}");
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 impl FirehoseEvent<'_> {
@@ -491,23 +482,16 @@ impl FirehoseRecord<'_> {
     /// subsequence numbers where present, else the recordId.
     pub fn event_id_prefix(&self) -> String {
         let meta = self.kinesis_record_metadata.as_ref();
-        let Some(seq) = meta
-            .and_then(|m| m.sequence_number.as_ref())
-            .filter(|v| is_scalar_text(v))
-        else {
-            return self.record_id.to_string();
-        };
         // Written straight into the prefix (a number without a string of its own): the room
         // for a Kinesis sequence number (56 digits) and a short subsequence number.
         let mut prefix = String::with_capacity(64);
-        push_scalar_text(&mut prefix, seq);
+        let pushed = |prefix: &mut String, v: Option<&Value>| v.is_some_and(|v| push_scalar_text(prefix, v));
+        if !pushed(&mut prefix, meta.and_then(|m| m.sequence_number.as_ref())) {
+            return self.record_id.to_string();
+        }
         prefix.push('-');
-        match meta
-            .and_then(|m| m.subsequence_number.as_ref())
-            .filter(|v| is_scalar_text(v))
-        {
-            Some(sub) => push_scalar_text(&mut prefix, sub),
-            None => prefix.push('0'),
+        if !pushed(&mut prefix, meta.and_then(|m| m.subsequence_number.as_ref())) {
+            prefix.push('0');
         }
         prefix
     }

@@ -131,7 +131,7 @@ fn escaped_in_json(b: u8) -> bool {
 }
 
 /// Appends `s` as a JSON string, exactly as serde_json writes it: copied between quotes when
-/// no byte needs escaping (ids, keys and classes, almost always), else written by serde_json
+/// no byte needs escaping (ids and versions, almost always), else written by serde_json
 /// (into a Vec, which cannot fail).
 pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
     if count_per_block(s.as_bytes(), |b| u8::from(escaped_in_json(b))) != 0 {

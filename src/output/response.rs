@@ -253,8 +253,8 @@ impl Serialize for Base64Text<'_> {
 /// Serialized length of a JSON string holding `s`, quotes included, as serde_json writes it:
 /// `"` and `\` and the short escapes take 2 bytes, other control characters 6 (`\u00XX`),
 /// everything else its UTF-8 length. Counted per 32-byte block with no branch
-/// ([`count_per_block`]): every recordId and partition key is measured when the budget
-/// is set up and again when the response is written.
+/// ([`count_per_block`]): every recordId is measured when the budget is set up, and its
+/// escapes counted again when its entry is written ([`push_json_str`]).
 pub fn json_string_len(s: &str) -> usize {
     fn extra(b: u8) -> u8 {
         let short = matches!(b, b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c);
@@ -277,9 +277,8 @@ pub fn envelope_len(entries: usize) -> usize {
 /// Serialized length of the entry `outcome` makes for `record_id`.
 pub fn entry_len(record_id: &str, outcome: &Outcome) -> usize {
     let (data, keys) = entry_parts(outcome);
-    r#"{"recordId":,"result":,"data":"","metadata":{"partitionKeys":{}}}"#.len()
+    r#"{"recordId":,"result":"","data":"","metadata":{"partitionKeys":{}}}"#.len()
         + json_string_len(record_id)
-        + 2
         + outcome.result().as_str().len()
         + base64_len(data.len())
         + keys.map_or(0, |keys| keys.json_members().len())
