@@ -507,31 +507,36 @@ impl FirehoseRecord<'_> {
 pub fn event_id_prefixes(records: &[FirehoseRecord]) -> Vec<String> {
     let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
     let own: Vec<String> = records.iter().map(FirehoseRecord::event_id_prefix).collect();
-    // The usual batch: every record's own prefix fits and none repeats, so each keeps its own
-    // (what the loop below gives them too), without a copy of each kept to compare with.
-    {
-        let mut distinct: HashSet<&str> = HashSet::with_capacity(own.len());
-        if own.iter().all(|p| fits(p) && distinct.insert(p)) {
-            return own;
+    // One pass: the prefixes taken so far, borrowed from `own` and from the recordIds where
+    // they come from there (every record of a usual batch, and of a batch that repeats its
+    // records), and what each record takes instead of its own prefix, if anything.
+    let mut taken: HashSet<Cow<'_, str>> = HashSet::with_capacity(records.len());
+    let mut instead: Vec<Option<String>> = Vec::with_capacity(records.len());
+    for (index, (prefix, record)) in own.iter().zip(records).enumerate() {
+        if fits(prefix) && taken.insert(Cow::Borrowed(prefix.as_str())) {
+            instead.push(None);
+            continue;
         }
+        let id: &str = &record.record_id;
+        if fits(id) && taken.insert(Cow::Borrowed(id)) {
+            instead.push(Some(id.to_owned()));
+            continue;
+        }
+        let mut made = if fits(id) {
+            id.to_owned()
+        } else {
+            format!("r{index}")
+        };
+        while taken.contains(made.as_str()) {
+            made = format!("{made}-r{index}");
+        }
+        taken.insert(Cow::Owned(made.clone()));
+        instead.push(Some(made));
     }
-    let mut seen: HashSet<String> = HashSet::with_capacity(records.len());
+    drop(taken);
     own.into_iter()
-        .zip(records)
-        .enumerate()
-        .map(|(index, (mut prefix, record))| {
-            if seen.contains(&prefix) || !fits(&prefix) {
-                record.record_id.as_ref().clone_into(&mut prefix);
-            }
-            if !fits(&prefix) {
-                prefix = format!("r{index}");
-            }
-            while seen.contains(&prefix) {
-                prefix = format!("{prefix}-r{index}");
-            }
-            seen.insert(prefix.clone());
-            prefix
-        })
+        .zip(instead)
+        .map(|(own, instead)| instead.unwrap_or(own))
         .collect()
 }
 
@@ -637,6 +642,74 @@ mod tests {
             record("c", Some("8")),
         ];
         assert_eq!(event_id_prefixes(&one_long), ["7-0", "b", "8-0"]);
+    }
+
+    #[test]
+    fn event_id_prefixes_follow_the_record_by_record_rule_on_batches_with_repeats() {
+        // The rule as written in the doc comment, one record at a time.
+        fn by_rule(records: &[FirehoseRecord]) -> Vec<String> {
+            let fits = |p: &str| p.len() <= MAX_EVENT_ID_PREFIX_CHARS;
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut out = Vec::new();
+            for (index, record) in records.iter().enumerate() {
+                let mut prefix = record.event_id_prefix();
+                if seen.contains(&prefix) || !fits(&prefix) {
+                    prefix = record.record_id.to_string();
+                }
+                if !fits(&prefix) {
+                    prefix = format!("r{index}");
+                }
+                while seen.contains(&prefix) {
+                    prefix = format!("{prefix}-r{index}");
+                }
+                seen.insert(prefix.clone());
+                out.push(prefix);
+            }
+            out
+        }
+        let record = |id: String, seq: Option<String>| FirehoseRecord {
+            record_id: Cow::Owned(id),
+            kinesis_record_metadata: seq.map(|s| KinesisMetadata {
+                sequence_number: Some(Value::String(s)),
+                subsequence_number: Some(Value::from(0)),
+            }),
+            ..FirehoseRecord::default()
+        };
+        let long = "9".repeat(MAX_EVENT_ID_PREFIX_CHARS);
+        // A batch and the same batch again, as a retry or a benchmark's doubling sends it.
+        let doubled: Vec<FirehoseRecord> = ["", "-2"]
+            .iter()
+            .flat_map(|copy| (0..50).map(move |i| (i, copy)))
+            .map(|(i, copy)| record(format!("id{i}{copy}"), Some(format!("{}", 4960 + i))))
+            .collect();
+        let prefixes = event_id_prefixes(&doubled);
+        assert_eq!(prefixes, by_rule(&doubled));
+        assert_eq!(prefixes[0], "4960-0");
+        assert_eq!(prefixes[50], "id0-2");
+        // Generated batches: few distinct sequence numbers and record ids, some of them equal to
+        // other records' prefixes, some too long, some records without metadata.
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let n = rng.usize(1..12);
+            let pick = |rng: &mut fastrand::Rng| match rng.u8(0..6) {
+                0 if rng.bool() => long.clone(),
+                0 => format!("{long}x"),
+                1 => format!("{}-0", rng.u8(0..3)),
+                2 => format!("r{}", rng.u8(0..4)),
+                3 => format!("r{}-r{}", rng.u8(0..4), rng.u8(0..4)),
+                _ => format!("{}", rng.u8(0..3)),
+            };
+            let records: Vec<FirehoseRecord> = (0..n)
+                .map(|_| {
+                    let seq = (rng.u8(0..4) > 0).then(|| pick(&mut rng));
+                    record(pick(&mut rng), seq)
+                })
+                .collect();
+            let prefixes = event_id_prefixes(&records);
+            assert_eq!(prefixes, by_rule(&records), "{records:?}");
+            let distinct: HashSet<&String> = prefixes.iter().collect();
+            assert_eq!(distinct.len(), prefixes.len(), "{records:?}");
+        }
     }
 
     #[test]
