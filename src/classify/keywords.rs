@@ -28,7 +28,7 @@ pub const PGAUDIT_CLASSES: &[(&str, ActivityClass)] = &[
 
 /// The activity class a pgaudit class name decides, case-insensitive and trimmed.
 pub fn pgaudit_class(class: &str) -> Option<ActivityClass> {
-    let class = class.trim();
+    let class = crate::text::trim(class);
     PGAUDIT_CLASSES
         .iter()
         .find(|(name, _)| class.eq_ignore_ascii_case(name))

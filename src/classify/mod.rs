@@ -71,7 +71,7 @@ impl Engine {
     }
 
     fn from_version(version: &str) -> Engine {
-        match version.trim() {
+        match crate::text::trim(version) {
             "1.0" | "1.1" => Engine::PostgreSql,
             "1.2" => Engine::MySql,
             "1.3" => Engine::Oracle,

@@ -26,7 +26,7 @@ pub fn classify(ev: &EventView<'_>) -> ActivityClass {
     let class = ev.class().unwrap_or("");
     if let Some(c) = pgaudit_class(class) {
         c
-    } else if class.trim().eq_ignore_ascii_case("CONNECT") {
+    } else if crate::text::trim(class).eq_ignore_ascii_case("CONNECT") {
         Connect
     } else {
         // FUNCTION, MISC, ALL, NONE, unknown.
@@ -40,7 +40,7 @@ pub fn classify(ev: &EventView<'_>) -> ActivityClass {
 /// integers and never look like one. UNVERIFIED: no published record shows it.
 fn pg_error_sqlstate(code: Option<&Scalar<'_>>) -> bool {
     let Some(code) = code else { return false };
-    let s = code.as_str().trim();
+    let s = crate::text::trim(code.as_str());
     s.len() == 5
         && s.bytes().all(|b| b.is_ascii_alphanumeric())
         && !(s.starts_with("00") || s.starts_with("01") || s.starts_with("02"))

@@ -17,6 +17,7 @@ use crate::ingest::scan::{
     expect, has_control_byte, more_members, read_str_value, same_bytes, skip_ws, unescaped_bytes,
 };
 use crate::output::line::ADDED_FIELDS;
+use crate::text;
 
 /// The JSON type a [`Scalar`] came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,7 +57,7 @@ impl<'a> Scalar<'a> {
     /// Reads one raw JSON value. `Ok(None)` for `null`, objects and arrays: those are "absent"
     /// for a field that should be scalar.
     pub fn from_raw_json(raw: &'a str) -> Result<Option<Scalar<'a>>, serde_json::Error> {
-        let raw = raw.trim();
+        let raw = text::trim(raw);
         let Some(first) = raw.bytes().next() else {
             return Ok(None);
         };
@@ -95,12 +96,12 @@ impl<'a> Scalar<'a> {
 
     /// True when the text is empty or only whitespace.
     pub fn is_blank(&self) -> bool {
-        self.text.trim().is_empty()
+        text::trim(&self.text).is_empty()
     }
 
     /// True for a numeric zero written as a number or a string: `0`, `"0"`, `-0`, `0.0`, `" 0 "`.
     pub fn is_zero(&self) -> bool {
-        let t = self.text.trim();
+        let t = text::trim(&self.text);
         match self.kind {
             ScalarKind::Bool => false,
             ScalarKind::String | ScalarKind::Number => {
@@ -120,7 +121,7 @@ impl<'a> Scalar<'a> {
 
     /// Case-insensitive (ASCII) comparison of the trimmed text.
     pub fn eq_ignore_case(&self, other: &str) -> bool {
-        self.text.trim().eq_ignore_ascii_case(other)
+        text::trim(&self.text).eq_ignore_ascii_case(other)
     }
 }
 

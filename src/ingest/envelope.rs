@@ -244,7 +244,7 @@ fn data_text(data: &str) -> Result<&[u8], EnvelopeError> {
     if data.len() > MAX_RECORD_DATA_BASE64 {
         return Err(EnvelopeError::FieldSize("data"));
     }
-    Ok(data.trim().as_bytes())
+    Ok(crate::text::trim(data).as_bytes())
 }
 
 /// Parses the JSON envelope (the bytes of one Kinesis record).
@@ -367,7 +367,7 @@ fn field_text<'t>(text: &'t str, field: &'static str, max: usize) -> Result<&'t 
     if text.is_empty() || text.len() / 4 * 3 > max + 3 {
         return Err(EnvelopeError::FieldSize(field));
     }
-    Ok(text.trim().as_bytes())
+    Ok(crate::text::trim(text).as_bytes())
 }
 
 fn check_size(len: usize, field: &'static str, max: usize) -> Result<(), EnvelopeError> {

@@ -16,6 +16,7 @@
 use crate::classify::ActivityClass;
 use crate::limits::MAX_JSON_DEPTH;
 use crate::output::push_json_str;
+use crate::text;
 use std::collections::HashSet;
 
 /// The keys every output line adds, in the order they are written.
@@ -127,7 +128,7 @@ fn write_line_inner(
     tail: &LineTail,
     clashes: Clashes,
 ) -> Result<(), LineError> {
-    let body = event.trim().strip_suffix('}').unwrap_or(event);
+    let body = text::trim(event).strip_suffix('}').unwrap_or(event);
     match clashes {
         Clashes::None if is_plain(body.as_bytes()) => out.extend_from_slice(body.as_bytes()),
         Clashes::None => copy_event(out, body.as_bytes(), &mut |_| None)?,
@@ -136,10 +137,9 @@ fn write_line_inner(
             copy_event(out, body.as_bytes(), &mut |key| renames.rename(key))?;
         }
     }
-    let is_empty_object = body
-        .trim_start()
+    let is_empty_object = text::trim_start(body)
         .strip_prefix('{')
-        .is_some_and(|rest| rest.trim().is_empty());
+        .is_some_and(|rest| text::trim(rest).is_empty());
     if !is_empty_object {
         out.push(b',');
     }

@@ -15,7 +15,7 @@ pub const UNKNOWN: &str = "unknown";
 /// Parses a DAS event time: `YYYY-MM-DD HH:MM:SS[.f][+HH[:MM]]` (PostgreSQL, MySQL, SQL
 /// Server; 6 or 7 fractional digits), without offset (Oracle: UTC), or RFC 3339.
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
+    let text = crate::text::trim(text);
     if let Some(t) = parse_common_time(text) {
         return Some(t);
     }
