@@ -7,14 +7,17 @@ use super::sql::{classify_sql, words};
 use crate::decode::event::EventView;
 
 /// `text` (trimmed) equals the words of `phrase` separated by any run of spaces or `_`:
-/// "AUTH FAILURE" matches "auth  failure" and "AUTH_FAILURE".
+/// "AUTH FAILURE" matches "auth  failure" and "AUTH_FAILURE". Split as bytes: the separators
+/// are ASCII, which is never part of a longer UTF-8 character, so the words are those of a
+/// split by characters, without decoding one (a few calls an event).
 pub fn is_phrase(text: &str, phrase: &[&str]) -> bool {
     let mut got = text
-        .split(|c: char| c.is_ascii_whitespace() || c == '_')
+        .as_bytes()
+        .split(|b| b.is_ascii_whitespace() || *b == b'_')
         .filter(|w| !w.is_empty());
     phrase
         .iter()
-        .all(|p| got.next().is_some_and(|w| w.eq_ignore_ascii_case(p)))
+        .all(|p| got.next().is_some_and(|w| w.eq_ignore_ascii_case(p.as_bytes())))
         && got.next().is_none()
 }
 
@@ -78,4 +81,60 @@ pub fn from_text_then_command(ev: &EventView<'_>) -> ActivityClass {
         .or(text)
         .or(command)
         .unwrap_or(ActivityClass::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_a_phrase_as_a_split_by_characters_does() {
+        fn by_chars(text: &str, phrase: &[&str]) -> bool {
+            let mut got = text
+                .split(|c: char| c.is_ascii_whitespace() || c == '_')
+                .filter(|w| !w.is_empty());
+            phrase
+                .iter()
+                .all(|p| got.next().is_some_and(|w| w.eq_ignore_ascii_case(p)))
+                && got.next().is_none()
+        }
+        let phrases: [&[&str]; 4] = [&["CONNECT"], &["AUTH", "FAILURE"], &["\u{e9}T\u{c9}"], &[]];
+        let pieces = [
+            "",
+            " ",
+            "_",
+            "\t",
+            "\n",
+            "\u{c}",
+            "\u{a0}",
+            "\u{2028}",
+            "connect",
+            "CONNECT",
+            "Connect",
+            "auth",
+            "FAILURE",
+            "failure",
+            "x",
+            "\u{e9}t\u{c9}",
+            "\u{e9}T\u{c9}",
+            "\u{c9}T\u{e9}",
+            "k\u{212a}",
+        ];
+        for phrase in phrases {
+            for a in pieces {
+                for b in pieces {
+                    for c in pieces {
+                        let text = format!("{a}{b}{c}");
+                        assert_eq!(
+                            is_phrase(&text, phrase),
+                            by_chars(&text, phrase),
+                            "{text:?} {phrase:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(is_phrase(" auth__FAILURE\t", &["AUTH", "FAILURE"]));
+        assert!(!is_phrase("auth\u{a0}failure", &["AUTH", "FAILURE"]));
+    }
 }
