@@ -15,7 +15,7 @@
 //! [`record`] runs stages 3–6 on one record as a pure function; [`handler`] orchestrates an
 //! invocation (the one code path of the Lambda and `dasp transform`), on [`workers`]' threads. [`limits`] holds every
 //! cap, [`config`] the `DASP_*` settings, [`error`] the per-record errors with stable labels,
-//! `text` the trim every stage shares.
+//! `text` the trim the record's path uses.
 //! [`cli`] is what only the `dasp` CLI needs. Everything but [`keys::kms`] and the binaries is
 //! sans-IO ([`keys::retry`]'s policy is pure; its loop only waits on tokio timers).
 

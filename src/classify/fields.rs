@@ -6,7 +6,7 @@ use super::keywords::PRIVILEGE_WORDS;
 use super::sql::{classify_sql, words};
 use crate::decode::event::EventView;
 
-/// `text` (trimmed) equals the words of `phrase` separated by any run of spaces or `_`:
+/// `text` (trimmed) equals the words of `phrase` separated by any run of ASCII whitespace or `_`:
 /// "AUTH FAILURE" matches "auth  failure" and "AUTH_FAILURE". Split as bytes: the separators
 /// are ASCII, which is never part of a longer UTF-8 character, so the words are those of a
 /// split by characters, without decoding one (a few calls an event).
@@ -105,7 +105,9 @@ mod tests {
             "_",
             "\t",
             "\n",
+            "\u{b}",
             "\u{c}",
+            "\u{0}",
             "\u{a0}",
             "\u{2028}",
             "connect",

@@ -686,6 +686,14 @@ mod tests {
         assert_eq!(prefixes, by_rule(&doubled));
         assert_eq!(prefixes[0], "4960-0");
         assert_eq!(prefixes[50], "id0-2");
+        // A made name that is taken too is extended again, as often as needed.
+        let chain = [
+            record("a".to_string(), None),
+            record("a-r2".to_string(), None),
+            record("a".to_string(), None),
+        ];
+        assert_eq!(event_id_prefixes(&chain), ["a", "a-r2", "a-r2-r2"]);
+        assert_eq!(by_rule(&chain), ["a", "a-r2", "a-r2-r2"]);
         // Generated batches: few distinct sequence numbers and record ids, some of them equal to
         // other records' prefixes, some too long, some records without metadata.
         let mut rng = fastrand::Rng::with_seed(7);
