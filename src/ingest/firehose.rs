@@ -472,7 +472,7 @@ impl FirehoseRecord<'_> {
     pub fn arrival_time(&self) -> Option<DateTime<Utc>> {
         let ms = match self.approximate_arrival_timestamp.as_ref()? {
             Value::Number(n) => n.as_i64()?,
-            Value::String(s) => s.trim().parse::<i64>().ok()?,
+            Value::String(s) => crate::text::trim(s).parse::<i64>().ok()?,
             _ => return None,
         };
         DateTime::from_timestamp_millis(ms)
@@ -725,6 +725,19 @@ mod tests {
         let r: FirehoseRecord =
             serde_json::from_str(r#"{"recordId":"x","approximateArrivalTimestamp":1664028793294}"#).unwrap();
         assert_eq!(r.arrival_time().unwrap().timestamp_millis(), 1_664_028_793_294);
+        // A string of digits (JSON escapes below: tab, U+00A0, U+2028), trimmed of whitespace as
+        // str::trim trims it; other text is none.
+        for (text, ms) in [
+            ("1664028793294", Some(1_664_028_793_294)),
+            (" 1664028793294\\t", Some(1_664_028_793_294)),
+            ("\\u00a01664028793294\\u2028", Some(1_664_028_793_294)),
+            ("16640x", None),
+            ("", None),
+        ] {
+            let json = format!(r#"{{"recordId":"x","approximateArrivalTimestamp":"{text}"}}"#);
+            let r: FirehoseRecord = serde_json::from_str(&json).unwrap();
+            assert_eq!(r.arrival_time().map(|t| t.timestamp_millis()), ms, "{text:?}");
+        }
     }
 
     const PLAIN_EVENTS: [&str; 5] = [
