@@ -67,8 +67,11 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const QUOTES: u64 = ONES * 0x22;
     const BACKSLASHES: u64 = ONES * 0x5c;
-    // Bit 7 of each byte of `v` that is zero, and no other bit (no carry between bytes).
-    let zero_bytes = |v: u64| !(((v & (ONES * 0x7f)) + ONES * 0x7f) | v) & (ONES * 0x80);
+    // Bit 7 of each byte of `v` that is zero, and maybe of bytes above the first zero byte
+    // (where the subtraction borrows), never below it: the lowest bit set is exact, which is
+    // all the search reads. Four operations deep, against six for the exact mask, on a chain
+    // that runs from one string's end to the next.
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & (ONES * 0x80);
     let mut at = 0;
     while at < SHORT_STRING_BYTES {
         let Some(word) = bytes.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
