@@ -47,6 +47,19 @@ impl Engine {
     }
 
     fn from_name(name: &str) -> Engine {
+        // The `serverType` DAS writes for each engine, in every event: read as the
+        // spelling-insensitive match reads it, without normalising it first.
+        match name {
+            "PostgreSQL" => Engine::PostgreSql,
+            "MySQL" => Engine::MySql,
+            "oracle" => Engine::Oracle,
+            "SQLSERVER" => Engine::SqlServer,
+            _ => Engine::from_any_name(name),
+        }
+    }
+
+    /// [`Engine::from_name`] for any spelling.
+    fn from_any_name(name: &str) -> Engine {
         // Lower-case alphanumerics only, on the stack: "SQL Server" → "sqlserver".
         let mut buf = [0u8; 64];
         let mut len = 0usize;
@@ -402,6 +415,19 @@ mod tests {
         for (server_type, want) in cases {
             let json = format!(r#"{{"serverType":"{server_type}"}}"#);
             assert_eq!(Engine::detect(&ev(&json), None), want, "{server_type}");
+        }
+    }
+
+    #[test]
+    fn reads_each_engines_own_server_type_as_any_other_spelling() {
+        for (name, engine) in [
+            ("PostgreSQL", Engine::PostgreSql),
+            ("MySQL", Engine::MySql),
+            ("oracle", Engine::Oracle),
+            ("SQLSERVER", Engine::SqlServer),
+        ] {
+            assert_eq!(Engine::from_name(name), engine, "{name}");
+            assert_eq!(Engine::from_any_name(name), engine, "{name}");
         }
     }
 
