@@ -10,11 +10,11 @@ use super::scan::{
 };
 use crate::limits::MAX_EVENT_ID_PREFIX_CHARS;
 use chrono::{DateTime, Utc};
-use foldhash::{HashSet, HashSetExt};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::fmt::Write as _;
 

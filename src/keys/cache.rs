@@ -4,9 +4,9 @@
 use super::retry::{RetryPolicy, decrypt_with_retries};
 use super::{DataKeySource, KeyContext, KeyError, KeyErrorKind};
 use crate::esdk::WrappingKey;
-use foldhash::{HashMap, HashSet};
 use futures::StreamExt as _;
 use lru::LruCache;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
@@ -265,7 +265,7 @@ mod tests {
 
     fn flaky() -> Flaky {
         Flaky {
-            calls: Mutex::new(HashMap::default()),
+            calls: Mutex::new(HashMap::new()),
         }
     }
 
