@@ -95,7 +95,16 @@ impl DataKeyCache {
     ) -> Resolved {
         let mut resolved = Resolved::default();
         let mut missing = Vec::new();
-        let distinct: HashSet<&[u8]> = blobs.into_iter().collect();
+        // DAS uses one data key for many records in a row: a blob equal to the one before is
+        // not hashed again.
+        let mut distinct: HashSet<&[u8]> = HashSet::new();
+        let mut previous: Option<&[u8]> = None;
+        for blob in blobs {
+            if previous != Some(blob) {
+                distinct.insert(blob);
+                previous = Some(blob);
+            }
+        }
         for blob in distinct {
             let request = (context.clone(), blob.to_vec());
             match self.lookup(&request) {
@@ -193,9 +202,12 @@ mod tests {
         let source = fake();
         let cache = cache(8);
         let (b1, b2, b3) = (blob("db-1", 1), blob("db-1", 2), blob("db-1", 3));
-        let first = resolve(&cache, &source, &ctx("db-1"), [&b1[..], &b1[..], &b2[..]]).await;
+        // Repeats in a row and apart.
+        let blobs = [&b1[..], &b1[..], &b2[..], &b1[..], &b2[..], &b2[..]];
+        let first = resolve(&cache, &source, &ctx("db-1"), blobs).await;
         assert_eq!((first.kms_calls, first.cache_hits), (2, 0));
         assert!(first.get(&b1).unwrap().as_ref().unwrap().ct_eq(&[1; 32]));
+        assert!(first.get(&b2).unwrap().as_ref().unwrap().ct_eq(&[2; 32]));
         let second = resolve(&cache, &source, &ctx("db-1"), [&b1[..], &b3[..]]).await;
         assert_eq!((second.kms_calls, second.cache_hits), (1, 1));
         assert_eq!(source.calls.load(Ordering::SeqCst), 3);
