@@ -155,9 +155,10 @@ fn write_line_inner(
 
 /// True when the text can be copied as it is: no line break, no lead byte of U+0085/U+2028/
 /// U+2029, and too few `{`/`[` to nest deeper than [`MAX_JSON_DEPTH`]. The common case: two
-/// SIMD searches, several times faster than [`copy_event`]. The second finds the opens and the
-/// lead byte of U+0085 together and stops at that byte or at the first open past the cap, so it
-/// visits at most `MAX_JSON_DEPTH + 2` of them; an event holds a few. (A count of the opens
+/// SIMD searches, several times faster than [`copy_event`]. The second finds the opens and
+/// U+0085's lead byte (0xC2, which U+0080–U+00BF share) together and stops at that byte or at
+/// the first open past the cap, so it visits at most `MAX_JSON_DEPTH + 1` of them; an event
+/// holds a few. (A count of the opens
 /// byte by byte, as before, was vectorised only four bytes at a time: BENCHMARKS.md.)
 fn is_plain(body: &[u8]) -> bool {
     if memchr::memchr3(b'\n', b'\r', 0xE2, body).is_some() {
