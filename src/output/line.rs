@@ -158,8 +158,8 @@ fn write_line_inner(
 /// SIMD searches, several times faster than [`copy_event`]. The second finds the opens and
 /// U+0085's lead byte (0xC2, which U+0080–U+00BF share) together and stops at that byte or at
 /// the first open past the cap, so it visits at most `MAX_JSON_DEPTH + 1` of them; an event
-/// holds a few. (A count of the opens
-/// byte by byte, as before, was vectorised only four bytes at a time: BENCHMARKS.md.)
+/// holds a few. (A count of the opens byte by byte, as before, was vectorised only four bytes
+/// at a time: BENCHMARKS.md.)
 fn is_plain(body: &[u8]) -> bool {
     if memchr::memchr3(b'\n', b'\r', 0xE2, body).is_some() {
         return false;
