@@ -89,12 +89,14 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', bytes.get(at..)?).map(|n| at + n)
 }
 
-/// True if `bytes` holds a byte below 0x20 (JSON whitespace included), counted per 32-byte
-/// block with no branch so that it vectorises.
+/// True if `bytes` holds a byte below 0x20 (JSON whitespace included), looked for per 32-byte
+/// block with no branch inside a block, so that it vectorises. The blocks are exact: with
+/// `chunks(32)` the compiler could not count on a block's length and read eight bytes at a
+/// time, 2.6 times slower on the fifty-event batch's event texts.
 pub fn has_control_byte(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(32)
-        .any(|block| block.iter().fold(0u8, |n, &b| n | u8::from(b < 0x20)) != 0)
+    let any_below = |block: &[u8]| block.iter().fold(0u8, |n, &b| n | u8::from(b < 0x20)) != 0;
+    let mut blocks = bytes.chunks_exact(32);
+    blocks.by_ref().any(any_below) || any_below(blocks.remainder())
 }
 
 /// The sum of `count` over `bytes`, per 32-byte block in a `u8` with no branch, which the
@@ -328,14 +330,23 @@ mod tests {
     }
 
     #[test]
-    fn finds_a_control_byte_in_any_block() {
-        for at in [0, 31, 32, 63, 64, 70] {
-            let mut bytes = vec![b'a'; 71];
-            assert!(!has_control_byte(&bytes));
-            bytes[at] = b'\n';
-            assert!(has_control_byte(&bytes), "{at}");
-            bytes[at] = 0x80;
-            assert!(!has_control_byte(&bytes), "{at}");
+    fn finds_a_control_byte_at_every_position_of_every_length() {
+        // Whole blocks, the remainder after them, and inputs shorter than a block; the
+        // neighbours of the range (0x1F against 0x20) and bytes with the top bit set.
+        for len in 0..=100 {
+            for fill in [b'a', b' ', 0x7f, 0x80, 0xff] {
+                let mut bytes = vec![fill; len];
+                assert!(!has_control_byte(&bytes), "{len} {fill}");
+                for at in 0..len {
+                    for control in [0x00, b'\t', b'\n', 0x1f] {
+                        bytes[at] = control;
+                        assert!(has_control_byte(&bytes), "{len} {fill} {at} {control}");
+                    }
+                    bytes[at] = 0x20;
+                    assert!(!has_control_byte(&bytes), "{len} {fill} {at}");
+                    bytes[at] = fill;
+                }
+            }
         }
     }
 
