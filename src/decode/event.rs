@@ -228,7 +228,8 @@ impl<'a> EventView<'a> {
     /// of moving half a KB an event. Where the object is plain it is walked by hand
     /// ([`read_plain`]): keys compared as bytes, a string's end found eight bytes at a time
     /// (memchr's SIMD search past the first 32), numbers and literals checked against JSON's
-    /// grammar, containers and strings with escapes read by serde_json from where they start,
+    /// grammar, `[]` and `{}` passed over, other containers and strings with escapes read by
+    /// serde_json from where they start,
     /// and the values of fields not kept only checked. The text is UTF-8 already, and the
     /// caller refuses any control byte in the event's text. Anything else (a key with an
     /// escape, a syntax error) is read by serde_json from the object's start, as
@@ -564,7 +565,7 @@ fn skip_value(json: &str, at: &mut usize) -> Option<()> {
             }
             end
         }
-        // An empty array or object, as DAS writes `paramList` for a statement without
+        // `[]` or `{}`, nothing between, as DAS writes `paramList` for a statement without
         // parameters: serde reads it as it stands, and setting its reader up for it was 0.7%
         // of a fifty-event record's instructions.
         b'{' if bytes.get(start + 1) == Some(&b'}') => start + 2,
