@@ -229,13 +229,12 @@ impl<'a> EventView<'a> {
     /// ([`read_plain`]): keys compared as bytes, a string's end found eight bytes at a time
     /// (memchr's SIMD search past the first 32), numbers and literals checked against JSON's
     /// grammar, `[]` and `{}` passed over, other containers and strings with escapes read by
-    /// serde_json from where they start,
-    /// and the values of fields not kept only checked. The text is UTF-8 already, and the
-    /// caller refuses any control byte in the event's text. Anything else (a key with an
-    /// escape, a syntax error) is read by serde_json from the object's start, as
-    /// [`EventView::parse`] reads it. Either way the view is the one [`EventView::parse`] makes
-    /// of the object's text (the agreement tests here and in `decode::payload`, the
-    /// `event_classify` and `record` fuzz targets).
+    /// serde_json from where they start, and the values of fields not kept only checked. The
+    /// text is UTF-8 already, and the caller refuses any control byte in the event's text.
+    /// Anything else (a key with an escape, a syntax error) is read by serde_json from the
+    /// object's start, as [`EventView::parse`] reads it. Either way the view is the one
+    /// [`EventView::parse`] makes of the object's text (the agreement tests here and in
+    /// `decode::payload`, the `event_classify` and `record` fuzz targets).
     ///
     /// `keys` holds the keys of the payload's events before, each in its place ([`KeyOrder`]).
     pub(crate) fn read_into(
