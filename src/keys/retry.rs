@@ -100,6 +100,19 @@ pub async fn decrypt_with_retries<S: DataKeySource>(
     context: &KeyContext,
     blob: &[u8],
 ) -> Attempted {
+    retry_loop(source, policy, stop_at, context, blob, fastrand::f64).await
+}
+
+/// [`decrypt_with_retries`] with the jitter drawn from `jitter` (values in [0, 1)), so tests
+/// can pick it.
+async fn retry_loop<S: DataKeySource>(
+    source: &S,
+    policy: &RetryPolicy,
+    stop_at: Instant,
+    context: &KeyContext,
+    blob: &[u8],
+    mut jitter: impl FnMut() -> f64,
+) -> Attempted {
     let mut attempts: u32 = 0;
     loop {
         attempts = attempts.saturating_add(1);
@@ -123,7 +136,7 @@ pub async fn decrypt_with_retries<S: DataKeySource>(
             }
             Err(error) => error,
         };
-        match policy.next_wait(attempts, &error, Instant::now(), stop_at, fastrand::f64()) {
+        match policy.next_wait(attempts, &error, Instant::now(), stop_at, jitter()) {
             Some(wait) => {
                 tracing::debug!(
                     error = error.label,
@@ -272,9 +285,34 @@ mod tests {
         assert!(out.result.is_ok());
         assert_eq!(out.attempts, 3);
         let calls = source.calls.lock().unwrap();
-        // Each wait stays under its ceiling: 100 ms, then 200 ms.
-        assert!(calls[1] - calls[0] < Duration::from_millis(100));
-        assert!(calls[2] - calls[1] < Duration::from_millis(200));
+        // Each wait is at most its ceiling: 100 ms, then 200 ms. The timer rounds a deadline up
+        // to its next millisecond, so a wait just under the ceiling sleeps the whole ceiling.
+        assert!(calls[1] - calls[0] <= Duration::from_millis(100));
+        assert!(calls[2] - calls[1] <= Duration::from_millis(200));
+    }
+
+    /// The test above once asserted each wait to be strictly under its ceiling; with a jitter
+    /// above 0.99 the timer's rounding made the first wait exactly 100 ms and CI failed.
+    #[tokio::test(start_paused = true)]
+    async fn waits_at_most_the_ceiling_at_the_largest_jitter_and_none_at_the_smallest() {
+        let p = policy();
+        let waits = |jitter: f64| {
+            let p = p.clone();
+            async move {
+                let source = Scripted::new(vec![throttled(), throttled(), throttled()]);
+                let stop = p.stop_at(Instant::now(), None);
+                let out = retry_loop(&source, &p, stop, &ctx(), b"blob", || jitter).await;
+                assert!(out.result.is_ok());
+                assert_eq!(out.attempts, 4);
+                let calls = source.calls.lock().unwrap();
+                calls.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+            }
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(waits(1.0 - f64::EPSILON).await, [ms(100), ms(200), ms(400)]);
+        assert_eq!(waits(0.0).await, [ms(0), ms(0), ms(0)]);
+        let half = waits(0.5).await;
+        assert_eq!(half, [ms(50), ms(100), ms(200)]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -140,16 +140,14 @@ fn bad_records(n: usize) -> FirehoseEvent<'static> {
 async fn an_invocation_of_failed_records_takes_linear_time() {
     let handler = Handler::new(Config::default(), FixtureKeys::load());
     let (small, large) = (bad_records(1_000), bad_records(10_000));
+    // The fastest of five: it once failed with three while a second build shared the machine.
     let time = |ev: &FirehoseEvent| {
-        let start = Instant::now();
-        let inv = futures::executor::block_on(handler.handle(ev, now())).unwrap();
-        let took = start.elapsed();
-        assert_eq!(inv.failures().count(), ev.records.len());
-        took
+        fastest(5, || {
+            let inv = futures::executor::block_on(handler.handle(ev, now())).unwrap();
+            assert_eq!(inv.failures().count(), ev.records.len());
+        })
     };
-    let t_small = (0..3).map(|_| time(&small)).min().unwrap();
-    let t_large = (0..3).map(|_| time(&large)).min().unwrap();
-    assert_scales_linearly("handler", t_small, t_large);
+    assert_scales_linearly("handler", time(&small), time(&large));
 }
 
 /// The local S3 layout looked up each failed record's reason by a search over the failure
