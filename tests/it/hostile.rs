@@ -5,7 +5,7 @@
 //! serde_json and, where it matters, by Python's `json` module.
 
 use crate::handler::{FixtureKeys, b64, event, lines, now, records, response_of, run, truth};
-use crate::regression::{assert_scales_linearly, fastest};
+use crate::regression::assert_scales_linearly;
 use crate::seal::seal;
 use base64::Engine as _;
 use das_partitioner::config::Config;
@@ -476,23 +476,30 @@ fn long_strings_and_many_events_take_linear_time() {
     let mut config = Config::default();
     config.limits.response_budget_bytes = 64 * 1024 * 1024;
     let handler = Handler::new(config, FixtureKeys::load());
-    let time = |ev: &Value, want_lines: usize| {
-        let text = ev.to_string();
-        let parsed: FirehoseEvent = serde_json::from_str(&text).unwrap();
-        fastest(3, || {
-            let inv = block_on(handler.handle(&parsed, now())).unwrap();
-            assert_eq!(inv.metrics.events.events(), want_lines);
-        })
+    let run = |ev: &FirehoseEvent, want_lines: usize| {
+        let inv = block_on(handler.handle(ev, now())).unwrap();
+        assert_eq!(inv.metrics.events.events(), want_lines);
     };
-    let strings = |n: usize| invocation(&[payload(&[&event_with_text(n)])]);
-    let (t1, t10) = (time(&strings(1_000_000), 1), time(&strings(10_000_000), 1));
-    eprintln!("one event with a 1 MB / 10 MB string: {t1:?} / {t10:?}");
-    assert_scales_linearly("string length", t1, t10);
+    let text = |n: usize| invocation(&[payload(&[&event_with_text(n)])]).to_string();
+    let (t1, t10) = (text(1_000_000), text(10_000_000));
+    let (s1, s10): (FirehoseEvent, FirehoseEvent) = (
+        serde_json::from_str(&t1).unwrap(),
+        serde_json::from_str(&t10).unwrap(),
+    );
+    assert_scales_linearly("string length, 1 MB / 10 MB", 3, || run(&s1, 1), || run(&s10, 1));
     let many = |n: usize| invocation(&[payload(&vec![PG_SELECT; n])]);
     let (small, large) = (many(5_000), many(50_000));
-    let (t5k, t50k) = (time(&small, 5_000), time(&large, 50_000));
-    eprintln!("one record of 5,000 / 50,000 events: {t5k:?} / {t50k:?}");
-    assert_scales_linearly("events per record", t5k, t50k);
+    let (t5k, t50k) = (small.to_string(), large.to_string());
+    let (e5k, e50k): (FirehoseEvent, FirehoseEvent) = (
+        serde_json::from_str(&t5k).unwrap(),
+        serde_json::from_str(&t50k).unwrap(),
+    );
+    assert_scales_linearly(
+        "events in one record, 5,000 / 50,000",
+        3,
+        || run(&e5k, 5_000),
+        || run(&e50k, 50_000),
+    );
     let ran = handle_with(&large, {
         let mut c = Config::default();
         c.limits.response_budget_bytes = 64 * 1024 * 1024;

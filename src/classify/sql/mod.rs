@@ -758,7 +758,7 @@ mod tests {
         }
     }
 
-    /// Measured, not assumed: 10x the input may take at most 20x the time (linear work
+    /// Measured, not assumed: 10x the input may take at most 40x the time (linear work
     /// passes with room to spare on a noisy machine; quadratic work takes ~100x).
     #[test]
     fn sql_classification_time_grows_linearly_with_input() {
