@@ -16,8 +16,9 @@ KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (
 for both implementations alike.
 
 1. Per record at the margin, per core, data keys cached: each configuration runs as a fresh
-   process on the batch (T1) and on the doubled batch (T2), K times each (default 21), all in
-   one shuffled order;
+   process on the batch (T1) and on the doubled batch (T2), K times each (default 21), the
+   runs of both implementations all in one shuffled order, so both meet the machine's same
+   moments;
    margin = (median T2 - median T1) / records, so process start, imports and client set-up
    cancel. K is high because the reference's start varies: on the 2-vCPU development machine
    its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
@@ -101,27 +102,42 @@ def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess
     return time.perf_counter() - t, done
 
 
-def measure(name: str, make_cmd, batch: Path, records: int, runs: int, env: dict) -> dict:
-    """Median wall times of the batch and of the doubled batch, and the margin per record."""
-    single, double = [], []
-    last = {}
-    # All the runs of the batch and of its double in one shuffled order (seeded): how long a
-    # process takes depends on the one before it (up to 0.3 ms for dasp), and alternating ran
-    # every single run after a doubled one and every doubled run after a single one, which put
-    # dasp's fifty-event margin 4.5% low (BENCHMARKS.md, eighteenth round). Shuffled as a
-    # whole, either comes after either about as often.
-    plan = [("single", single)] * runs + [("double", double)] * runs
-    random.Random(f"{name} {batch.name} {runs}").shuffle(plan)
-    for which, times in plan:
+def measure(configs: dict, batch: Path, records: int) -> dict[str, dict]:
+    """Median wall times of the batch and of the doubled batch, and the margin per record, for
+    each configuration: `configs` maps a name to (make_cmd, env, runs)."""
+    times = {name: {"single": [], "double": []} for name in configs}
+    last: dict[str, dict] = {name: {} for name in configs}
+    # All the runs of every configuration, of the batch and of its double, in one shuffled
+    # order (seeded). How long a process takes depends on the one before it (up to 0.3 ms for
+    # dasp), and alternating ran every single run after a doubled one and every doubled run
+    # after a single one, which put dasp's fifty-event margin 4.5% low (BENCHMARKS.md,
+    # eighteenth round). And the machine's speed drifts: measured one after the other, the
+    # reference's half minute and dasp's two seconds met different moments of it, and the
+    # reference's margin moved by up to 16% between two runs of `make bench` where dasp's moved
+    # by 4% (twenty-fourth round). Shuffled as a whole, both sides meet the same moments, and
+    # either kind of run comes after either about as often.
+    plan = [(name, which) for name, (_cmd, _env, runs) in configs.items()
+            for which in ("single", "double") for _ in range(runs)]
+    random.Random(f"{' '.join(configs)} {batch.name} {len(plan)}").shuffle(plan)
+    for name, which in plan:
+        make_cmd, env, _runs = configs[name]
         event = batch / "single.json" if which == "single" else batch / "doubled.json"
-        seconds, done = timed(make_cmd(event, batch), env)
-        times.append(seconds)
-        last[which] = done
+        seconds, done = timed(make_cmd(event), env)
+        times[name][which].append(seconds)
+        last[name][which] = done
+    return {name: margin_row(name, records, times[name]["single"], times[name]["double"],
+                             last[name]["double"])
+            for name in configs}
+
+
+def margin_row(name: str, records: int, single: list[float], double: list[float],
+               last_double: subprocess.CompletedProcess) -> dict:
+    """One configuration's margin from its timings, with what its last doubled run printed."""
     t1, t2 = statistics.median(single), statistics.median(double)
     result = {
         "config": name,
         "records": records,
-        "runs": runs,
+        "runs": len(single),
         "t1_s": round(t1, 4),
         "t2_s": round(t2, 4),
         "t1_all": [round(x, 4) for x in single],
@@ -130,13 +146,13 @@ def measure(name: str, make_cmd, batch: Path, records: int, runs: int, env: dict
         # On a shared machine other load only adds time: the fastest runs are the least disturbed.
         "margin_min_us_per_record": round((min(double) - min(single)) / records * 1e6, 1),
     }
-    out = last["double"].stdout.strip().splitlines()
+    out = last_double.stdout.strip().splitlines()
     if out and out[-1].startswith("{"):  # the reference's own timing of the doubled batch
         inner = json.loads(out[-1])
         result["in_process_us_per_record"] = inner["us_per_record"]
         result["key_lookups_doubled"] = inner["key_lookups"]
         result["results_doubled"] = inner["results"]
-    summary = [line for line in last["double"].stderr.splitlines() if line.startswith("dasp:")]
+    summary = [line for line in last_double.stderr.splitlines() if line.startswith("dasp:")]
     if summary:
         result["dasp_summary_doubled"] = summary[-1]
     return result
@@ -345,12 +361,15 @@ def main(argv: list[str] | None = None) -> int:
                         str(args.dasp), "transform", "--event", str(ev), "--data-keys", keys,
                         "--out", os.devnull]),
                 }
-                for config, (config_env, make_cmd) in plans.items():
-                    # dasp's runs take tens of milliseconds: more of them steady its median.
-                    runs = args.runs if config == "py" or args.small else max(args.runs, 41)
-                    print(f"bench: {label}: {config} x{runs}", file=sys.stderr)
-                    row = measure(config, lambda ev, _b, f=make_cmd: f(ev), batch, n, runs,
-                                  config_env)
+                # dasp's runs take tens of milliseconds: more of them steady its median.
+                configs = {config: (make_cmd, config_env,
+                                    args.runs if config == "py" or args.small
+                                    else max(args.runs, 41))
+                           for config, (config_env, make_cmd) in plans.items()}
+                print(f"bench: {label}: " + ", ".join(
+                    f"{config} x{runs}" for config, (_c, _e, runs) in configs.items())
+                    + ", interleaved", file=sys.stderr)
+                for config, row in measure(configs, batch, n).items():
                     row.update(suite=name, engine=engine, events_per_record=events,
                                batch_bytes=size)
                     rows.append(row)
