@@ -311,8 +311,7 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(waits(1.0 - f64::EPSILON).await, [ms(100), ms(200), ms(400)]);
         assert_eq!(waits(0.0).await, [ms(0), ms(0), ms(0)]);
-        let half = waits(0.5).await;
-        assert_eq!(half, [ms(50), ms(100), ms(200)]);
+        assert_eq!(waits(0.5).await, [ms(50), ms(100), ms(200)]);
     }
 
     #[tokio::test(start_paused = true)]
