@@ -106,7 +106,7 @@ def measure(configs: dict, batch: Path, records: int) -> dict[str, dict]:
     """Median wall times of the batch and of the doubled batch, and the margin per record, for
     each configuration: `configs` maps a name to (make_cmd, env, runs)."""
     times = {name: {"single": [], "double": []} for name in configs}
-    last: dict[str, dict] = {name: {} for name in configs}
+    last_double: dict[str, subprocess.CompletedProcess] = {}
     # All the runs of every configuration, of the batch and of its double, in one shuffled
     # order (seeded). How long a process takes depends on the one before it (up to 0.3 ms for
     # dasp), and alternating ran every single run after a doubled one and every doubled run
@@ -124,9 +124,10 @@ def measure(configs: dict, batch: Path, records: int) -> dict[str, dict]:
         event = batch / "single.json" if which == "single" else batch / "doubled.json"
         seconds, done = timed(make_cmd(event), env)
         times[name][which].append(seconds)
-        last[name][which] = done
+        if which == "double":
+            last_double[name] = done
     return {name: margin_row(name, records, times[name]["single"], times[name]["double"],
-                             last[name]["double"])
+                             last_double[name])
             for name in configs}
 
 

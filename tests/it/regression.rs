@@ -41,11 +41,9 @@ pub fn assert_scales_linearly(what: &str, runs: usize, mut small: impl FnMut(), 
         t_large = t_large.min(fastest(1, &mut large));
     }
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-9);
-    eprintln!("{what}: 10x the input took {ratio:.1}x the time ({t_small:?} → {t_large:?})");
-    assert!(
-        ratio <= 20.0,
-        "{what}: 10x the input took {ratio:.1}x the time ({t_small:?} → {t_large:?})"
-    );
+    let report = format!("{what}: 10x the input took {ratio:.1}x the time ({t_small:?} → {t_large:?})");
+    eprintln!("{report}");
+    assert!(ratio <= 20.0, "{report}");
 }
 
 /// Metrics were counted before the budget demoted records: with a 64 KiB budget on the MySQL
