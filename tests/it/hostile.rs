@@ -100,9 +100,15 @@ struct Ran {
     response: Value,
 }
 
+/// The Firehose event as the handler reads it from `event`'s JSON text.
+fn parsed(event: &Value) -> FirehoseEvent<'static> {
+    serde_json::from_str::<FirehoseEvent>(&event.to_string())
+        .unwrap()
+        .into_owned()
+}
+
 fn handle_with(event: &Value, config: Config) -> Ran {
-    let text = event.to_string();
-    let ev: FirehoseEvent = serde_json::from_str(&text).unwrap();
+    let ev = parsed(event);
     let invocation = block_on(Handler::new(config, FixtureKeys::load()).handle(&ev, now())).unwrap();
     let response = response_of(&invocation, &ev);
     Ran { invocation, response }
@@ -480,20 +486,12 @@ fn long_strings_and_many_events_take_linear_time() {
         let inv = block_on(handler.handle(ev, now())).unwrap();
         assert_eq!(inv.metrics.events.events(), want_lines);
     };
-    let text = |n: usize| invocation(&[payload(&[&event_with_text(n)])]).to_string();
-    let (t1, t10) = (text(1_000_000), text(10_000_000));
-    let (s1, s10): (FirehoseEvent, FirehoseEvent) = (
-        serde_json::from_str(&t1).unwrap(),
-        serde_json::from_str(&t10).unwrap(),
-    );
+    let strings = |n: usize| parsed(&invocation(&[payload(&[&event_with_text(n)])]));
+    let (s1, s10) = (strings(1_000_000), strings(10_000_000));
     assert_scales_linearly("string length, 1 MB / 10 MB", 3, || run(&s1, 1), || run(&s10, 1));
     let many = |n: usize| invocation(&[payload(&vec![PG_SELECT; n])]);
-    let (small, large) = (many(5_000), many(50_000));
-    let (t5k, t50k) = (small.to_string(), large.to_string());
-    let (e5k, e50k): (FirehoseEvent, FirehoseEvent) = (
-        serde_json::from_str(&t5k).unwrap(),
-        serde_json::from_str(&t50k).unwrap(),
-    );
+    let large = many(50_000);
+    let (e5k, e50k) = (parsed(&many(5_000)), parsed(&large));
     assert_scales_linearly(
         "events in one record, 5,000 / 50,000",
         3,
