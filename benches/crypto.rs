@@ -1,6 +1,7 @@
 //! Crypto library choice, measured side by side in one run: aws-lc-rs (chosen) against
 //! RustCrypto (p384, aes-gcm) and ring on the two operations that dominate DAS decryption: the
-//! ECDSA P-384 signature check of signed suites and AES-256-GCM frame decryption.
+//! ECDSA P-384 signature check of signed suites and AES-256-GCM frame decryption. Then the check
+//! dasp makes: crates/p384-check, aws-lc's check with RustCrypto's faster scalar inversion.
 //!
 //!     cargo bench --bench crypto
 //!
@@ -113,15 +114,44 @@ fn main() {
         let point = esdk::point::decompress_p384(black_box(&public_key)).unwrap();
         lc_verify_with(&point);
     };
+    // What dasp runs (esdk::footer::signature_holds): the crate's decompression, SHA-384, then
+    // p384-check (aws-lc's check with RustCrypto's scalar inversion).
+    let uncompressed_array: [u8; p384_check::UNCOMPRESSED_LEN] = uncompressed.as_slice().try_into().unwrap();
+    let check_uncompressed = || {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, black_box(signed));
+        assert!(p384_check::verify(
+            &uncompressed_array,
+            digest.as_ref().try_into().unwrap(),
+            signature
+        ));
+    };
+    let dasp_check = || {
+        let algorithm = &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1;
+        assert!(esdk::footer::signature_holds(
+            algorithm,
+            black_box(&public_key),
+            black_box(signed),
+            signature
+        ));
+    };
     let lc_compressed = measure(|| lc_verify_with(&public_key), 200);
     let rc_point = measure(rc_decompress, 200);
     let ours_point = measure(ours_decompress, 200);
     let ours_verify = measure(ours_then_lc, 200);
+    let check = measure(check_uncompressed, 200);
+    let dasp = measure(dasp_check, 200);
     println!(
         "P-384 verify: compressed key {:.1} µs, uncompressed key {:.1} µs, decompressed by the crate then verified {:.1} µs",
         lc_compressed.as_secs_f64() * 1e6,
         lc_uncompressed.as_secs_f64() * 1e6,
         ours_verify.as_secs_f64() * 1e6,
+    );
+    println!(
+        "P-384 verify by p384-check: uncompressed key {:.1} µs ({:.2}x aws-lc-rs), dasp's (the crate's decompression, then p384-check) {:.1} µs ({:.2}x aws-lc-rs after the same decompression)",
+        check.as_secs_f64() * 1e6,
+        lc_uncompressed.as_secs_f64() / check.as_secs_f64(),
+        dasp.as_secs_f64() * 1e6,
+        ours_verify.as_secs_f64() / dasp.as_secs_f64(),
     );
     println!(
         "P-384 decompression alone: p384 {:.1} µs, the crate's {:.1} µs",

@@ -11,7 +11,10 @@ Writes fuzz/corpus/<target>/ (not committed; `make fuzz-smoke` rebuilds it):
   event list (mode byte 1);
 - handler: the Firehose fixture invocations (one per engine) and the committed sample;
 - p384_point: both compressed forms of x = the generator's x, 0–3, p−2, p−1 (some with a
-  point, some without), p, p+1 and 2^384−1, and the uncompressed form of each point among them.
+  point, some without), p, p+1 and 2^384−1, and the uncompressed form of each point among them;
+- p384_check: signatures the target's fixed key makes, unchanged and with a byte of the
+  signature or of the key changed (mode byte odd), and DER signatures with r or s zero, n or
+  all ones (mode byte even).
 """
 
 import base64
@@ -32,7 +35,8 @@ def main() -> int:
     out = ROOT / "fuzz" / "corpus"
     seeds: dict[str, list[bytes]] = {t: [] for t in
                                      ("envelope", "esdk_message", "inflate", "event_classify",
-                                      "sql_lexer", "record", "handler", "p384_point")}
+                                      "sql_lexer", "record", "handler", "p384_point",
+                                      "p384_check")}
 
     invocations = sorted((FIXTURES / "firehose" / "events").glob("*.json"))
     invocations += sorted((ROOT / "samples" / "events").glob("firehose-*.json"))
@@ -72,6 +76,7 @@ def main() -> int:
         seeds["record"].append(bytes([1 + 3 * version]) + ",".join(events).encode())
 
     seeds["p384_point"] = p384_points()
+    seeds["p384_check"] = p384_checks()
 
     total = 0
     for target, items in seeds.items():
@@ -111,6 +116,29 @@ def p384_points() -> list[bytes]:
             y = pow(rhs, (P384_P + 1) // 4, P384_P)
             if y * y % P384_P == rhs:
                 seeds.append(b"\x04" + coordinate(x) + coordinate(y))
+    return seeds
+
+
+P384_N = int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf"
+             "581a0db248b0a77aecec196accc52973", 16)
+
+
+def p384_checks() -> list[bytes]:
+    """Inputs of the p384_check target: mode byte, then its fields (the target's doc)."""
+    def der_integer(n: int) -> bytes:
+        body = n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big")
+        return b"\x02" + bytes([len(body)]) + body
+
+    def der_signature(r: int, s: int) -> bytes:
+        body = der_integer(r) + der_integer(s)
+        return b"\x30" + bytes([len(body)]) + body
+
+    digest = hashlib.sha384(b"p384_check").digest()
+    seeds = [b"\x01" + bytes(4) + digest,            # valid, unchanged
+             b"\x01" + bytes([7, 1, 0, 0]) + digest,  # a signature byte changed
+             b"\x01" + bytes([0, 0, 60, 2]) + digest]  # a key byte changed
+    for r, s in ((0, 1), (1, 0), (P384_N, 1), (1, P384_N), (2**384 - 1, 1), (1, 1)):
+        seeds.append(b"\x00" + digest + der_signature(r, s))
     return seeds
 
 

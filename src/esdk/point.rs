@@ -9,16 +9,14 @@
 //! aws-lc's and 41 µs for the same chain on fiat-crypto's general arithmetic. The rest, and the
 //! check that y² is x³ − 3x + b, is fiat-crypto's formally verified P-384 field arithmetic.
 //! Nothing is trusted that aws-lc would not check: the result is a candidate that aws-lc parses
-//! and validates as a point on the curve before it verifies the signature with it, and anything
-//! this module does not decompress (another length or form, x ≥ p, no square root) is handed to
-//! aws-lc as it came, which then decides as before.
+//! and validates as a point on the curve (in [`p384_check`]) before a signature is checked with
+//! it, and anything this module does not decompress (another length or form, x ≥ p, no square
+//! root) is handed to aws-lc as it came, which then decides as before.
 //!
 //! Sources: SEC 1 v2 §2.3.4 (octet string to point), FIPS 186-5 / SP 800-186 §3.2.1.4 (P-384's
 //! p and b).
 
 mod field;
-
-use std::borrow::Cow;
 
 use aws_lc_rs::signature::{ECDSA_P384_SHA384_ASN1, EcdsaVerificationAlgorithm};
 use fiat_crypto::p384_64::{
@@ -96,14 +94,13 @@ pub fn decompress_p384(compressed: &[u8]) -> Option<[u8; UNCOMPRESSED_LEN]> {
     Some(out)
 }
 
-/// The public key as the signature check of `algorithm` should read it: a compressed P-384 key
-/// decompressed here, any other key (another curve, form or length, or one this does not
-/// decompress) as it came, for aws-lc to decide.
-pub fn verification_key<'k>(algorithm: &EcdsaVerificationAlgorithm, public_key: &'k [u8]) -> Cow<'k, [u8]> {
-    let uncompressed = (*algorithm == ECDSA_P384_SHA384_ASN1)
+/// The uncompressed key of a P-384 `algorithm` whose `public_key` is a compressed point this
+/// module decompresses (every signed DAS message's), for [`p384_check`]; `None` for any other
+/// curve, form or length, which the caller leaves to aws-lc-rs to decide.
+pub fn p384_key(algorithm: &EcdsaVerificationAlgorithm, public_key: &[u8]) -> Option<[u8; UNCOMPRESSED_LEN]> {
+    (*algorithm == ECDSA_P384_SHA384_ASN1)
         .then(|| decompress_p384(public_key))
-        .flatten();
-    uncompressed.map_or(Cow::Borrowed(public_key), |point| Cow::Owned(point.to_vec()))
+        .flatten()
 }
 
 fn to_field(be: &[u8; COORDINATE]) -> Fe {
@@ -215,17 +212,11 @@ mod tests {
         use aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1;
         let (compressed, uncompressed) = encodings(5);
         assert_eq!(
-            verification_key(&ECDSA_P384_SHA384_ASN1, &compressed).as_ref(),
-            uncompressed.as_slice()
+            p384_key(&ECDSA_P384_SHA384_ASN1, &compressed).map(|key| key.to_vec()),
+            Some(uncompressed.clone())
         );
-        assert!(matches!(
-            verification_key(&ECDSA_P256_SHA256_ASN1, &compressed),
-            Cow::Borrowed(key) if key == compressed.as_slice()
-        ));
-        assert!(matches!(
-            verification_key(&ECDSA_P384_SHA384_ASN1, &uncompressed),
-            Cow::Borrowed(key) if key == uncompressed.as_slice()
-        ));
+        assert_eq!(p384_key(&ECDSA_P256_SHA256_ASN1, &compressed), None);
+        assert_eq!(p384_key(&ECDSA_P384_SHA384_ASN1, &uncompressed), None);
     }
 
     /// The uncompressed form of `point` by RustCrypto's p384, if it decodes.

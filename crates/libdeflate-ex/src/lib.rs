@@ -3,8 +3,8 @@
 //! The libdeflater crate binds `libdeflate_deflate_decompress` and the gzip and zlib wrappers,
 //! but not `libdeflate_deflate_decompress_ex`, the only entry point that reports where a
 //! stream ended; a gzip reader needs that to find the member's trailer and whatever follows
-//! it. This crate is that one call and the decompressor's life, with the only `unsafe` code of
-//! das-partitioner; the product crate forbids `unsafe`.
+//! it. This crate is that one call and the decompressor's life; with p384-check, it holds
+//! das-partitioner's `unsafe` code: the product crate forbids `unsafe`.
 
 use libdeflate_sys as sys;
 use std::ptr::NonNull;
