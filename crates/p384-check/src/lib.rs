@@ -12,7 +12,8 @@
 //! 1. the signature is read by aws-lc's strict DER parser and must re-encode to the same bytes
 //!    (`ECDSA_SIG_from_bytes`, `ECDSA_SIG_to_bytes`, as `ECDSA_verify` does); r and s must lie
 //!    in [1, n − 1];
-//! 2. the public key is read, and checked to be on the curve, by aws-lc (`EC_POINT_oct2point`);
+//! 2. the public key, uncompressed (0x04 ‖ x ‖ y) only, is read and checked to be on the curve
+//!    by aws-lc (`EC_POINT_oct2point`);
 //! 3. e is the digest as a number modulo n (a SHA-384 digest has the order's 384 bits, so
 //!    nothing is truncated); w = s⁻¹, u1 = e·w and u2 = r·w modulo n, by p384;
 //! 4. R = u1·G + u2·Q, and the test that R is not at infinity and x(R) mod n = r, are aws-lc's
@@ -101,13 +102,27 @@ unsafe extern "C" {
 }
 
 /// Whether `signature` (DER, as ESDK footers carry it) is a valid ECDSA signature by
-/// `public_key` (an uncompressed SEC 1 point) over `digest` (a SHA-384 digest). Any malformed
-/// input is simply not valid.
+/// `public_key` (an uncompressed SEC 1 point, 0x04 ‖ x ‖ y) over `digest` (a SHA-384 digest).
+/// Any malformed input is simply not valid; so are the hybrid forms (0x06 or 0x07 ‖ x ‖ y),
+/// which aws-lc would also read, so that one key has one accepted encoding.
 pub fn verify(public_key: &[u8; UNCOMPRESSED_LEN], digest: &[u8; DIGEST_LEN], signature: &[u8]) -> bool {
-    check(public_key, digest, signature).is_some()
+    // aws-lc's CPU feature detection (which of its routines run), once per process; aws-lc-rs
+    // does the same before its own calls.
+    lc::init();
+    let valid = check(public_key, digest, signature).is_some();
+    if !valid {
+        // A rejection leaves aws-lc's reasons on its per-thread error queue: nothing here reads
+        // them, and nothing later should find them.
+        // SAFETY: no arguments; clears this thread's queue only.
+        unsafe { lc::ERR_clear_error() };
+    }
+    valid
 }
 
 fn check(public_key: &[u8; UNCOMPRESSED_LEN], digest: &[u8; DIGEST_LEN], signature: &[u8]) -> Option<()> {
+    if public_key[0] != 0x04 {
+        return None;
+    }
     let (r, s) = signature_scalars(signature)?;
     let w = Option::<Scalar>::from(s.invert_vartime())?;
     let e = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*digest));
@@ -435,6 +450,41 @@ mod tests {
         ] {
             assert!(!agreed(&case.key, &case.digest, &signature), "{what}");
         }
+    }
+
+    #[test]
+    fn accepts_digests_at_and_above_n() {
+        // e is the digest modulo n: digests of n and above take the one subtraction.
+        let pair = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING).unwrap();
+        let key: [u8; UNCOMPRESSED_LEN] = pair.public_key().as_ref().try_into().unwrap();
+        let mut n_plus_one = N;
+        n_plus_one[DIGEST_LEN - 1] += 1;
+        for digest in [N, n_plus_one, [0xff; DIGEST_LEN]] {
+            let signature = pair
+                .sign_digest(&Digest::import_less_safe(&digest, &SHA384).unwrap())
+                .unwrap();
+            assert!(agreed(&key, &digest, signature.as_ref()), "digest {digest:02x?}");
+            // The same signature over the digest reduced: the same e.
+            let mut reduced = [0u8; DIGEST_LEN];
+            let mut borrow = 0i16;
+            for i in (0..DIGEST_LEN).rev() {
+                let difference = i16::from(digest[i]) - i16::from(N[i]) - borrow;
+                reduced[i] = difference.to_le_bytes()[0];
+                borrow = i16::from(difference < 0);
+            }
+            assert!(agreed(&key, &reduced, signature.as_ref()));
+        }
+    }
+
+    #[test]
+    fn refuses_the_hybrid_forms_of_a_key() {
+        // 0x06 or 0x07 (y's parity) ‖ x ‖ y: aws-lc reads them, this crate takes 0x04 only.
+        let case = signed(b"a hybrid key");
+        let mut hybrid = case.key;
+        hybrid[0] = 0x06 | (case.key[UNCOMPRESSED_LEN - 1] & 1);
+        assert!(aws_lc(&hybrid, &case.digest, &case.signature));
+        assert!(!verify(&hybrid, &case.digest, &case.signature));
+        assert!(agreed(&case.key, &case.digest, &case.signature));
     }
 
     #[test]
