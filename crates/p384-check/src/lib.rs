@@ -63,6 +63,7 @@ struct EcScalar {
 
 /// `EC_FELEM`: a field element in the group's own representation.
 #[repr(C)]
+#[derive(Default)]
 #[allow(dead_code, reason = "written and read by aws-lc")]
 struct EcFelem {
     words: [lc::BN_ULONG; EC_MAX_WORDS],
@@ -70,6 +71,7 @@ struct EcFelem {
 
 /// `EC_JACOBIAN`: (X/Z², Y/Z³), or the point at infinity when Z = 0.
 #[repr(C)]
+#[derive(Default)]
 #[allow(dead_code, reason = "written and read by aws-lc")]
 struct EcJacobian {
     x: EcFelem,
@@ -132,17 +134,7 @@ fn check(public_key: &[u8; UNCOMPRESSED_LEN], digest: &[u8; DIGEST_LEN], signatu
     // SAFETY: no arguments; P-384's group is a static object (never freed), checked for null.
     let group = NonNull::new(unsafe { lc::EC_group_p384() }.cast_mut())?;
     let key = Point::parse(group, public_key)?;
-    let mut sum = EcJacobian {
-        x: EcFelem {
-            words: [0; EC_MAX_WORDS],
-        },
-        y: EcFelem {
-            words: [0; EC_MAX_WORDS],
-        },
-        z: EcFelem {
-            words: [0; EC_MAX_WORDS],
-        },
-    };
+    let mut sum = EcJacobian::default();
     // SAFETY: `group` is P-384's; the key's point was made on it; the scalars are P-384 scalars
     // in aws-lc's layout, reduced (p384 keeps them below n); `sum` is written before it is read.
     let valid = unsafe {
