@@ -22,7 +22,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 LAMBDA_ZIP := $(TARGET_DIR)/lambda/das-partitioner/bootstrap.zip
 
 .PHONY: all build venv fmt-check clippy test test-rust test-kms test-kinesis test-demo test-infra test-readme lint-infra demo install soak \
-	fixtures package deploy measure clean bench test-bench-reference fuzz-build fuzz-smoke
+	fixtures package deploy measure clean bench test-bench test-bench-reference fuzz-build fuzz-smoke
 
 all: build
 
@@ -103,7 +103,8 @@ test-infra: lint-infra
 test-readme: venv build
 	scripts/try-readme.sh
 
-test: fmt-check clippy test-rust test-kms test-kinesis test-demo test-infra test-readme fuzz-smoke
+test: fmt-check clippy test-rust test-kms test-kinesis test-demo test-infra test-readme test-bench \
+	fuzz-smoke
 
 demo: venv build
 	DEMO_RECORDS=$(DEMO_RECORDS) DEMO_OUT=$(DEMO_OUT) scripts/demo.sh
@@ -133,10 +134,15 @@ fuzz-smoke: fuzz-build
 
 # das-partitioner against the Python reference of the AWS sample Lambdas and against the floor,
 # on the same generated batches, KMS through a stand-in with 5 ms latency (bench/README.md,
-# BENCHMARKS.md). Prints ratios measured side by side; about 15 minutes on 2 cores.
+# BENCHMARKS.md). Prints ratios measured side by side, each with its bootstrap interval; about
+# 20 minutes on 2 cores.
 bench: venv build
 	$(CARGO) bench --locked --bench pipeline --no-run
 	$(PY) bench/bench.py --out-dir $(BENCH_OUT) $(BENCH_ARGS)
+
+# bench/bench.py's arithmetic (bench/test_bench.py): the ratios' bootstrap intervals.
+test-bench: venv
+	$(PY) -m unittest discover --start-directory bench --pattern 'test_*.py'
 
 # The reference's results agree with the generator's ground truth (static keys, then KMS).
 test-bench-reference: venv

@@ -16,18 +16,20 @@ KMS is bench/kms_stub.py: it answers Decrypt from keys.json after --latency-ms (
 for both implementations alike.
 
 1. Per record at the margin, per core, data keys cached: each configuration runs as a fresh
-   process on the batch (T1) and on the doubled batch (T2), K times each (default 21), the
+   process on the batch (T1) and on the doubled batch (T2), K times each (default 41), the
    runs of both implementations all in one shuffled order, so both meet the machine's same
    moments;
    margin = (median T2 - median T1) / records, so process start, imports and client set-up
-   cancel. K is high because the reference's start varies: on the 2-vCPU development machine
+   cancel. Beside each ratio, its 90% bootstrap interval: both sides' runs resampled and the
+   ratio taken again, 2,000 times (seeded), which says how far the machine's noise leaves it
+   undecided. K is high because the reference's start varies: on the 2-vCPU development machine
    its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
    large as the batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and
    268 us a record across six runs of `make bench`.
    Data keys come from the generator's keys.json on both sides (no KMS round trip in either
    run: an occasional ~40 ms stall of the stand-in swamped dasp's differences).
      py            the reference, --static-keys (keys resolved once each, as with a cache)
-     rust          `dasp transform --data-keys` with RAYON_NUM_THREADS=1 (one core), K >= 41
+     rust          `dasp transform --data-keys` with RAYON_NUM_THREADS=1 (one core), K >= 101
 2. The floor and the cores: `cargo bench --bench pipeline` (benches/pipeline.rs) on each batch:
    ours vs the floor's throughput, one thread, and the per-record phase on 1 and 2 threads.
 3. End to end, the ~1 MB batches as a whole process each, KMS at --latency-ms: the reference
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -67,6 +70,16 @@ DEFAULT_EVENTS = "1,5,50"
 # (~1 MB in) answer with ~8.5 MB, over Firehose's 6 MB response limit and das-partitioner's
 # response budget, so the margin batch holds 40 (its doubled response stays under 6 MB).
 DEFAULT_RECORDS = {1: 500, 5: 400, 50: 40}
+# Runs of each margin configuration. With 21 of the reference's and 41 of dasp's, the 90%
+# bootstrap interval of 0x0178's five-event ratio spanned 4.3-19.1x in one run of `make bench`
+# (BENCHMARKS.md, twenty-ninth round): the reference's process start varies by as much as the
+# batch's work, and a dasp process on the five-event batch by half its margin. An interval
+# narrows with the square root of the runs; these add about three minutes.
+REFERENCE_RUNS = 41
+DASP_MIN_RUNS = 101
+# Bootstrap of each ratio: draws, and the central share of them reported.
+INTERVAL_DRAWS = 2000
+INTERVAL_LEVEL = 0.90
 
 
 def run(cmd: list[str], env: dict | None = None, **kw) -> subprocess.CompletedProcess:
@@ -157,6 +170,43 @@ def margin_row(name: str, records: int, single: list[float], double: list[float]
     if summary:
         result["dasp_summary_doubled"] = summary[-1]
     return result
+
+
+def resampled_margin(row: dict, rng: random.Random) -> float:
+    """The margin per record of one bootstrap draw: the row's runs of the batch and of its
+    double each drawn again with replacement, as many as there were."""
+    single = [rng.choice(row["t1_all"]) for _ in row["t1_all"]]
+    double = [rng.choice(row["t2_all"]) for _ in row["t2_all"]]
+    return (statistics.median(double) - statistics.median(single)) / row["records"]
+
+
+def ratio_interval(py: dict, rs: dict, draws: int = INTERVAL_DRAWS,
+                   level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+    """The central `level` of the reference-to-dasp ratio over `draws` bootstrap draws of both
+    sides' runs (seeded by the rows' suite and events, so a results file gives the same
+    interval every time); None with fewer than five runs on a side (`--small`). A draw whose
+    dasp margin is not positive counts as an infinite ratio."""
+    if min(len(row[k]) for row in (py, rs) for k in ("t1_all", "t2_all")) < 5:
+        return None
+    rng = random.Random(f"{py.get('suite')} {py.get('events_per_record')}")
+    ratios = []
+    for _ in range(draws):
+        ours = resampled_margin(rs, rng)
+        theirs = resampled_margin(py, rng)
+        ratios.append(theirs / ours if ours > 0 else math.inf)
+    ratios.sort()
+    tail = (1 - level) / 2
+    return ratios[int(tail * (draws - 1))], ratios[int((1 - tail) * (draws - 1))]
+
+
+def interval_text(interval: list | tuple | None) -> str:
+    """`19.5–25.7x`, `19.5x–∞` (an end that is None or infinite), or `–` without an interval."""
+    if interval is None:
+        return "–"
+    low, high = (v if v is not None and math.isfinite(v) else None for v in interval)
+    if high is None:
+        return f"{low:.1f}x–∞" if low is not None else "∞"
+    return f"{low:.1f}–{high:.1f}x"
 
 
 def machine() -> dict:
@@ -290,8 +340,8 @@ def positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "out/bench", metavar="DIR")
-    parser.add_argument("--runs", type=positive, default=21, metavar="K",
-                        help="runs of each margin configuration (dasp: at least 41)")
+    parser.add_argument("--runs", type=positive, default=REFERENCE_RUNS, metavar="K",
+                        help="runs of each margin configuration (dasp: at least 101)")
     parser.add_argument("--e2e-runs", type=positive, default=3, metavar="K",
                         help="runs of each end-to-end configuration")
     parser.add_argument("--suites", type=parse_suites, default=parse_suites("0178,0378"),
@@ -365,17 +415,24 @@ def main(argv: list[str] | None = None) -> int:
                 # dasp's runs take tens of milliseconds: more of them steady its median.
                 configs = {config: (make_cmd, config_env,
                                     args.runs if config == "py" or args.small
-                                    else max(args.runs, 41))
+                                    else max(args.runs, DASP_MIN_RUNS))
                            for config, (config_env, make_cmd) in plans.items()}
                 print(f"bench: {label}: " + ", ".join(
                     f"{config} x{runs}" for config, (_c, _e, runs) in configs.items())
                     + ", interleaved", file=sys.stderr)
-                for config, row in measure(configs, batch, n).items():
+                measured = measure(configs, batch, n)
+                for config, row in measured.items():
                     row.update(suite=name, engine=engine, events_per_record=events,
                                batch_bytes=size)
                     rows.append(row)
                     print(f"bench: {label}: {config}: {row['margin_us_per_record']} us/record",
                           file=sys.stderr)
+                # Kept with dasp's row, as [low, high] (null for an unbounded end).
+                interval = ratio_interval(measured["py"], measured["rust"])
+                measured["rust"]["ratio_interval"] = None if interval is None else [
+                    round(v, 2) if math.isfinite(v) else None for v in interval]
+                print(f"bench: {label}: ratio's {INTERVAL_LEVEL:.0%} interval "
+                      f"{interval_text(measured['rust']['ratio_interval'])}", file=sys.stderr)
                 # End to end, the samples' way against ours, whole processes.
                 e2e = {"suite": name, "events_per_record": events, "records": n,
                        "batch_bytes": size, "latency_ms": args.latency_ms,
@@ -456,8 +513,9 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
            f"{runs_text}):",
            "",
            "| suite | events/record | records (bytes) | Python reference | dasp | ratio | "
+           f"{INTERVAL_LEVEL:.0%} interval (bootstrap) | "
            "reference's own timing of the doubled batch, ratio |",
-           "|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|"]
     for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in rows}):
         py = next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
                   == (suite, events, "py"))
@@ -472,7 +530,8 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
                       if inner and rs["margin_us_per_record"] > 0 else "–")
         out.append(f"| {suite} | {events} | {py['records']} ({py['batch_bytes']:,}) | "
                    f"{py['margin_us_per_record']:,.0f} µs | {rs['margin_us_per_record']:,.1f} µs | "
-                   f"**{ratio:.1f}x** | {inner_text} |")
+                   f"**{ratio:.1f}x** | {interval_text(rs.get('ratio_interval'))} | "
+                   f"{inner_text} |")
     out += ["", "Against the floor (benches/pipeline.rs, in-process, median of rounds):", "",
             "| suite | events/record | floor µs/record | dasp µs/record | of the floor | "
             "per-record phase, 1 → 2 threads |", "|---|---|---|---|---|---|"]

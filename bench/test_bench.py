@@ -1,0 +1,83 @@
+"""Unit tests of bench/bench.py's arithmetic (`make test-bench`): the bootstrap interval printed
+beside each ratio. Rows are made here as `measure` makes them: the runs of the batch (t1_all)
+and of its double (t2_all), in seconds, and the batch's records."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench  # noqa: E402  (the path above)
+
+
+def row(single: list[float], double: list[float], records: int = 100, **extra) -> dict:
+    return {"t1_all": single, "t2_all": double, "records": records, **extra}
+
+
+def point_ratio(py: dict, rs: dict) -> float:
+    def margin(r: dict) -> float:
+        return statistics.median(r["t2_all"]) - statistics.median(r["t1_all"])
+    return margin(py) / margin(rs)
+
+
+def noisy(rng: random.Random, base: float, spread: float, n: int) -> list[float]:
+    """`n` process times of `base` seconds plus load that only adds time, up to `spread`."""
+    return [base + rng.random() * spread for _ in range(n)]
+
+
+class RatioInterval(unittest.TestCase):
+    def test_interval_is_the_ratio_itself_when_no_run_varies(self):
+        # The reference: 1 ms a record at the margin; dasp: 0.1 ms. Sides swapped would give 0.1.
+        py = row([0.5] * 21, [0.6] * 21, suite="0x0178", events_per_record=1)
+        rs = row([0.01] * 41, [0.02] * 41)
+        low, high = bench.ratio_interval(py, rs)
+        self.assertAlmostEqual(low, 10.0)
+        self.assertAlmostEqual(high, 10.0)
+
+    def test_interval_holds_the_measured_ratio_and_widens_with_the_noise(self):
+        rng = random.Random(7)
+        widths = []
+        for spread in (0.005, 0.05):
+            py = row(noisy(rng, 0.5, spread, 41), noisy(rng, 0.6, spread, 41),
+                     suite="0x0178", events_per_record=5)
+            rs = row(noisy(rng, 0.010, spread / 50, 101), noisy(rng, 0.015, spread / 50, 101))
+            low, high = bench.ratio_interval(py, rs)
+            self.assertLessEqual(low, point_ratio(py, rs))
+            self.assertGreaterEqual(high, point_ratio(py, rs))
+            widths.append(high - low)
+        self.assertGreater(widths[1], 3 * widths[0])
+
+    def test_the_same_rows_give_the_same_interval(self):
+        rng = random.Random(1)
+        py = row(noisy(rng, 0.5, 0.1, 21), noisy(rng, 0.6, 0.1, 21), suite="0x0378",
+                 events_per_record=50)
+        rs = row(noisy(rng, 0.01, 0.002, 41), noisy(rng, 0.02, 0.002, 41))
+        self.assertEqual(bench.ratio_interval(py, rs), bench.ratio_interval(py, rs))
+
+    def test_no_interval_from_fewer_than_five_runs_a_side(self):
+        py = row([0.5] * 4, [0.6] * 21)
+        rs = row([0.01] * 41, [0.02] * 41)
+        self.assertIsNone(bench.ratio_interval(py, rs))
+
+    def test_a_draw_without_a_dasp_margin_counts_as_unbounded(self):
+        # dasp's batch and double take the same time: every draw's margin is zero.
+        py = row([0.5] * 21, [0.6] * 21)
+        rs = row([0.01] * 41, [0.01] * 41)
+        self.assertEqual(bench.interval_text(bench.ratio_interval(py, rs)), "∞")
+
+
+class IntervalText(unittest.TestCase):
+    def test_spells_bounded_unbounded_and_missing_intervals(self):
+        self.assertEqual(bench.interval_text((19.54, 25.66)), "19.5–25.7x")
+        self.assertEqual(bench.interval_text([3.0, None]), "3.0x–∞")
+        self.assertEqual(bench.interval_text((3.0, float("inf"))), "3.0x–∞")
+        self.assertEqual(bench.interval_text(None), "–")
+
+
+if __name__ == "__main__":
+    unittest.main()
