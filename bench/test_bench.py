@@ -1,5 +1,5 @@
 """Unit tests of bench/bench.py's arithmetic (`make test-bench`): the bootstrap interval printed
-beside each ratio. Rows are made here as `measure` makes them: the runs of the batch (t1_all)
+beside each ratio, and what it says of the suite's target. Rows are made here as `measure` makes them: the runs of the batch (t1_all)
 and of its double (t2_all), in seconds, and the batch's records."""
 
 from __future__ import annotations
@@ -71,12 +71,35 @@ class RatioInterval(unittest.TestCase):
         self.assertEqual(bench.interval_text(bench.ratio_interval(py, rs)), "∞")
 
 
+class Verdict(unittest.TestCase):
+    def test_a_target_is_met_only_when_the_whole_interval_reaches_it(self):
+        self.assertEqual(bench.verdict("0x0178", (20.0, 25.0)), "≥ 20x: met")
+        self.assertEqual(bench.verdict("0x0178", (19.9, 25.0)), "≥ 20x: undecided")
+        self.assertEqual(bench.verdict("0x0178", (14.5, 19.9)), "≥ 20x: not met")
+        self.assertEqual(bench.verdict("0x0378", (5.0, 5.8)), "≥ 5x: met")
+        self.assertEqual(bench.verdict("0x0378", [4.9, None]), "≥ 5x: undecided")
+
+    def test_the_other_engines_of_a_suite_share_its_target(self):
+        self.assertEqual(bench.verdict("0x0178 sqlserver", (14.0, 19.0)), "≥ 20x: not met")
+        self.assertEqual(bench.verdict("0x0378 oracle", (5.1, 6.0)), "≥ 5x: met")
+
+    def test_no_verdict_without_a_target_or_a_bounded_interval(self):
+        self.assertEqual(bench.verdict("0x0999", (30.0, 40.0)), "–")
+        self.assertEqual(bench.verdict("0x0178", None), "–")
+        self.assertEqual(bench.verdict("0x0178", [None, None]), "–")
+
+
 class IntervalText(unittest.TestCase):
     def test_spells_bounded_unbounded_and_missing_intervals(self):
         self.assertEqual(bench.interval_text((19.54, 25.66)), "19.5–25.7x")
         self.assertEqual(bench.interval_text([3.0, None]), "3.0x–∞")
         self.assertEqual(bench.interval_text((3.0, float("inf"))), "3.0x–∞")
         self.assertEqual(bench.interval_text(None), "–")
+
+    def test_rounds_outwards_so_an_interval_never_looks_narrower(self):
+        self.assertEqual(bench.interval_text((4.96, 5.81)), "4.9–5.9x")
+        self.assertEqual(bench.interval_text((19.9, 29.55)), "19.9–29.6x")
+        self.assertEqual(bench.interval_text((20.0, 20.0)), "20.0–20.0x")
 
 
 if __name__ == "__main__":
