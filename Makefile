@@ -140,7 +140,8 @@ bench: venv build
 	$(CARGO) bench --locked --bench pipeline --no-run
 	$(PY) bench/bench.py --out-dir $(BENCH_OUT) $(BENCH_ARGS)
 
-# bench/bench.py's arithmetic (bench/test_bench.py): the ratios' bootstrap intervals.
+# bench/bench.py's arithmetic (bench/test_bench.py): the ratios' bootstrap intervals and what they
+# say of the targets.
 test-bench: venv
 	$(PY) -m unittest discover --start-directory bench --pattern 'test_*.py'
 

@@ -22,7 +22,7 @@ for both implementations alike.
    margin = (median T2 - median T1) / records, so process start, imports and client set-up
    cancel. Beside each ratio, its 90% bootstrap interval: both sides' runs resampled and the
    ratio taken again, 2,000 times (seeded), which says how far the machine's noise leaves it
-   undecided. K is high because the reference's start varies: on the 2-vCPU development machine
+   undecided, and whether it decides the suite's target (20x for 0x0178, 5x for 0x0378). K is high because the reference's start varies: on the 2-vCPU development machine
    its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
    large as the batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and
    268 us a record across six runs of `make bench`.
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Kept with dasp's row, as [low, high] (null for an unbounded end).
                 interval = ratio_interval(measured["py"], measured["rust"])
                 measured["rust"]["ratio_interval"] = None if interval is None else [
-                    round(v, 2) if math.isfinite(v) else None for v in interval]
+                    round(v, 4) if math.isfinite(v) else None for v in interval]
                 print(f"bench: {label}: ratio's {INTERVAL_LEVEL:.0%} interval "
                       f"{interval_text(measured['rust']['ratio_interval'])}", file=sys.stderr)
                 # End to end, the samples' way against ours, whole processes.
