@@ -22,10 +22,11 @@ for both implementations alike.
    margin = (median T2 - median T1) / records, so process start, imports and client set-up
    cancel. Beside each ratio, its 90% bootstrap interval: both sides' runs resampled and the
    ratio taken again, 2,000 times (seeded), which says how far the machine's noise leaves it
-   undecided, and whether it decides the suite's target (20x for 0x0178, 5x for 0x0378). K is high because the reference's start varies: on the 2-vCPU development machine
-   its run on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as
-   large as the batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and
-   268 us a record across six runs of `make bench`.
+   undecided, and whether it decides the suite's target (20x for 0x0178, 5x for 0x0378).
+   K is high because the reference's start varies: on the 2-vCPU development machine its run
+   on the one-event batch took 0.47-0.60 s over twelve identical runs, a spread as large as the
+   batch's own work (about 0.1 s), and with K = 7 its margin moved between 123 and 268 us a
+   record across six runs of `make bench`.
    Data keys come from the generator's keys.json on both sides (no KMS round trip in either
    run: an occasional ~40 ms stall of the stand-in swamped dasp's differences).
      py            the reference, --static-keys (keys resolved once each, as with a cache)
@@ -202,32 +203,40 @@ def ratio_interval(py: dict, rs: dict, draws: int = INTERVAL_DRAWS,
     return ratios[int(tail * (draws - 1))], ratios[int((1 - tail) * (draws - 1))]
 
 
+def interval_ends(interval: list | tuple) -> tuple[float, float]:
+    """An interval as `ratio_interval` returns it or results.json keeps it (null for an
+    unbounded end), with an unbounded end as infinity."""
+    low, high = interval
+    return (math.inf if low is None else low), (math.inf if high is None else high)
+
+
 def interval_text(interval: list | tuple | None) -> str:
-    """`19.5–25.7x`, `19.5x–∞` (an end that is None or infinite), or `–` without an interval.
-    Rounded outwards, so that the text never claims more than the interval: 4.96–5.81 is
-    `4.9–5.9x`, not `5.0–5.8x` beside a 5x target it does not reach."""
+    """`19.5–25.7x`, `19.5x–∞` (an unbounded end), or `–` without an interval. Rounded
+    outwards, so that the text never claims more than the interval: 4.96–5.81 is `4.9–5.9x`,
+    not `5.0–5.8x` beside a 5x target it does not reach."""
     if interval is None:
         return "–"
-    low, high = (v if v is not None and math.isfinite(v) else None for v in interval)
-    if low is None:
+    low, high = interval_ends(interval)
+    if not math.isfinite(low):
         return "∞"
     # round(…, 6) first: 19.9 * 10 is 198.99999999999997 in binary.
     low = math.floor(round(low * 10, 6)) / 10
-    if high is None:
+    if not math.isfinite(high):
         return f"{low:.1f}x–∞"
     high = math.ceil(round(high * 10, 6)) / 10
     return f"{low:.1f}–{high:.1f}x"
 
 
 def verdict(suite: str, interval: list | tuple | None) -> str:
-    """What this run says of the suite's target (`0x0178` or `0x0178 sqlserver`: 20x):
-    `≥ 20x: met` when the whole interval is at or above it, `not met` when all of it is below,
-    `undecided` when it straddles the target; `–` without a target or a bounded interval."""
-    target = TARGET_RATIOS.get(suite.split()[0].removeprefix("0x"))
-    if target is None or interval is None or interval[0] is None \
-            or not math.isfinite(interval[0]):
+    """What this run says of `suite`'s target (`0178`: 20x): `≥ 20x: met` when the whole
+    interval is at or above it, `not met` when all of it is below, `undecided` when it
+    straddles the target; `–` without a target or a bounded interval."""
+    target = TARGET_RATIOS.get(suite)
+    if target is None or interval is None:
         return "–"
-    low, high = interval[0], math.inf if interval[1] is None else interval[1]
+    low, high = interval_ends(interval)
+    if not math.isfinite(low):
+        return "–"
     state = "met" if low >= target else "not met" if high < target else "undecided"
     return f"≥ {target:g}x: {state}"
 
@@ -554,7 +563,8 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
         out.append(f"| {suite} | {events} | {py['records']} ({py['batch_bytes']:,}) | "
                    f"{py['margin_us_per_record']:,.0f} µs | {rs['margin_us_per_record']:,.1f} µs | "
                    f"**{ratio:.1f}x** | {interval_text(rs.get('ratio_interval'))} | "
-                   f"{verdict(suite, rs.get('ratio_interval'))} | {inner_text} |")
+                   f"{verdict(ENGINE_SUITES[rs['engine']], rs.get('ratio_interval'))} | "
+                   f"{inner_text} |")
     out += ["", "Against the floor (benches/pipeline.rs, in-process, median of rounds):", "",
             "| suite | events/record | floor µs/record | dasp µs/record | of the floor | "
             "per-record phase, 1 → 2 threads |", "|---|---|---|---|---|---|"]

@@ -1,6 +1,7 @@
 """Unit tests of bench/bench.py's arithmetic (`make test-bench`): the bootstrap interval printed
-beside each ratio, and what it says of the suite's target. Rows are made here as `measure` makes them: the runs of the batch (t1_all)
-and of its double (t2_all), in seconds, and the batch's records."""
+beside each ratio, and what it says of the suite's target. Rows are made here as `measure`
+makes them: the runs of the batch (t1_all) and of its double (t2_all), in seconds, and the
+batch's records."""
 
 from __future__ import annotations
 
@@ -73,20 +74,33 @@ class RatioInterval(unittest.TestCase):
 
 class Verdict(unittest.TestCase):
     def test_a_target_is_met_only_when_the_whole_interval_reaches_it(self):
-        self.assertEqual(bench.verdict("0x0178", (20.0, 25.0)), "≥ 20x: met")
-        self.assertEqual(bench.verdict("0x0178", (19.9, 25.0)), "≥ 20x: undecided")
-        self.assertEqual(bench.verdict("0x0178", (14.5, 19.9)), "≥ 20x: not met")
-        self.assertEqual(bench.verdict("0x0378", (5.0, 5.8)), "≥ 5x: met")
-        self.assertEqual(bench.verdict("0x0378", [4.9, None]), "≥ 5x: undecided")
+        self.assertEqual(bench.verdict("0178", (20.0, 25.0)), "≥ 20x: met")
+        self.assertEqual(bench.verdict("0178", (19.9, 25.0)), "≥ 20x: undecided")
+        self.assertEqual(bench.verdict("0178", (14.5, 19.9)), "≥ 20x: not met")
+        self.assertEqual(bench.verdict("0378", (5.0, 5.8)), "≥ 5x: met")
+        self.assertEqual(bench.verdict("0378", [4.9, None]), "≥ 5x: undecided")
 
     def test_the_other_engines_of_a_suite_share_its_target(self):
-        self.assertEqual(bench.verdict("0x0178 sqlserver", (14.0, 19.0)), "≥ 20x: not met")
-        self.assertEqual(bench.verdict("0x0378 oracle", (5.1, 6.0)), "≥ 5x: met")
+        # The table's rows are labelled `0x0178 sqlserver`; markdown() looks the suite up by
+        # the row's engine.
+        rows = []
+        for engine, interval in (("sqlserver", [14.0, 19.0]), ("oracle", [5.1, 6.0])):
+            suite = bench.ENGINE_SUITES[engine]
+            label = bench.suite_label(suite, engine)
+            common = {"suite": label, "engine": engine, "events_per_record": 1,
+                      "records": 100, "batch_bytes": 1000, "runs": 41}
+            rows.append({**common, "config": "py", "margin_us_per_record": 1000.0})
+            rows.append({**common, "config": "rust", "margin_us_per_record": 100.0,
+                         "ratio_interval": interval})
+        table = bench.markdown(rows, [], [])
+        self.assertIn("| 0x0178 sqlserver | 1 |", table)
+        self.assertIn("14.0–19.0x | ≥ 20x: not met |", table)
+        self.assertIn("5.1–6.0x | ≥ 5x: met |", table)
 
     def test_no_verdict_without_a_target_or_a_bounded_interval(self):
-        self.assertEqual(bench.verdict("0x0999", (30.0, 40.0)), "–")
-        self.assertEqual(bench.verdict("0x0178", None), "–")
-        self.assertEqual(bench.verdict("0x0178", [None, None]), "–")
+        self.assertEqual(bench.verdict("0999", (30.0, 40.0)), "–")
+        self.assertEqual(bench.verdict("0178", None), "–")
+        self.assertEqual(bench.verdict("0178", [None, None]), "–")
 
 
 class IntervalText(unittest.TestCase):
