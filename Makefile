@@ -132,16 +132,16 @@ fuzz-smoke: fuzz-build
 	python3 fuzz/seeds.py
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz-smoke.sh
 
-# das-partitioner against the Python reference of the AWS sample Lambdas and against the floor,
-# on the same generated batches, KMS through a stand-in with 5 ms latency (bench/README.md,
-# BENCHMARKS.md). Prints ratios measured side by side, each with its bootstrap interval; about
-# 20 minutes on 2 cores.
+# das-partitioner against the Python reference of the AWS sample Lambdas and against the floor
+# (in-process, and as a whole process timed with the margins), on the same generated batches,
+# KMS through a stand-in with 5 ms latency (bench/README.md, BENCHMARKS.md). Prints ratios
+# measured side by side, each with its bootstrap interval; about 20 minutes on 2 cores.
 bench: venv build
 	$(CARGO) bench --locked --bench pipeline --no-run
 	$(PY) bench/bench.py --out-dir $(BENCH_OUT) $(BENCH_ARGS)
 
-# bench/bench.py's arithmetic (bench/test_bench.py): the ratios' bootstrap intervals and what they
-# say of the targets.
+# bench/bench.py's arithmetic (bench/test_bench.py): the ratios' bootstrap intervals, what they
+# say of the targets, and the table of the floor as a whole process.
 test-bench: venv
 	$(PY) -m unittest discover --start-directory bench --pattern 'test_*.py'
 

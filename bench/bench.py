@@ -31,6 +31,10 @@ for both implementations alike.
    run: an occasional ~40 ms stall of the stand-in swamped dasp's differences).
      py            the reference, --static-keys (keys resolved once each, as with a cache)
      rust          `dasp transform --data-keys` with RAYON_NUM_THREADS=1 (one core), K >= 101
+     floor         `benches/pipeline.rs --floor-once`: the floor's work on every record and
+                   nothing else, a whole process timed as the other two, K >= 101; the
+                   reference's ratio to it (with its interval) is the most any implementation
+                   could show on this run, and says whether the run could decide the target
 2. The floor and the cores: `cargo bench --bench pipeline` (benches/pipeline.rs) on each batch:
    ours vs the floor's throughput, one thread, and the per-record phase on 1 and 2 threads.
 3. End to end, the ~1 MB batches as a whole process each, KMS at --latency-ms: the reference
@@ -281,6 +285,19 @@ class KmsStub:
         self.proc.wait()
 
 
+def pipeline_binary() -> Path:
+    """The executable of benches/pipeline.rs, built if need be: the floor's whole processes are
+    timed with the margins, before `pipeline_bench` runs it through cargo."""
+    done = run(["cargo", "bench", "--locked", "--quiet", "--bench", "pipeline", "--no-run",
+                "--message-format=json"], cwd=ROOT)
+    for line in done.stdout.splitlines():
+        message = json.loads(line) if line.startswith("{") else {}
+        if (message.get("reason") == "compiler-artifact" and message.get("executable")
+                and message.get("target", {}).get("name") == "pipeline"):
+            return Path(message["executable"])
+    sys.exit("bench: cargo named no executable for benches/pipeline.rs")
+
+
 def pipeline_bench(batch: Path, engine: str, out: Path, rounds: int) -> dict:
     """benches/pipeline.rs on one batch: ours vs the floor, 1 and 2 threads."""
     run(["cargo", "bench", "--locked", "--quiet", "--bench", "pipeline", "--",
@@ -409,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     base_env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                     AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1")
     runner = str(ROOT / "bench/run_reference.py")
+    print("bench: building benches/pipeline.rs", file=sys.stderr)
+    pipeline = pipeline_binary()
     scratch = args.out_dir / "responses"
     scratch.mkdir(parents=True, exist_ok=True)
 
@@ -443,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
                     "rust": (dict(rust_env, RAYON_NUM_THREADS="1"), lambda ev: [
                         str(args.dasp), "transform", "--event", str(ev), "--data-keys", keys,
                         "--out", os.devnull]),
+                    "floor": (dict(env, RAYON_NUM_THREADS="1"), lambda ev: [
+                        str(pipeline), "--event", str(ev), "--keys", keys, "--floor-once"]),
                 }
                 # dasp's runs take tens of milliseconds: more of them steady its median.
                 configs = {config: (make_cmd, config_env,
@@ -465,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
                     round(v, 4) if math.isfinite(v) else None for v in interval]
                 print(f"bench: {label}: ratio's {INTERVAL_LEVEL:.0%} interval "
                       f"{interval_text(measured['rust']['ratio_interval'])}", file=sys.stderr)
+                # The reference's ratio to the floor, kept with the floor's row as dasp's is.
+                interval = ratio_interval(measured["py"], measured["floor"])
+                measured["floor"]["ratio_interval"] = None if interval is None else [
+                    round(v, 4) if math.isfinite(v) else None for v in interval]
                 # End to end, the samples' way against ours, whole processes.
                 e2e = {"suite": name, "events_per_record": events, "records": n,
                        "batch_bytes": size, "latency_ms": args.latency_ms,
@@ -536,11 +561,40 @@ def runs_of(results: list[dict]) -> str:
     return f"{'/'.join(map(str, counts))} run{'' if counts == [1] else 's'}" if counts else ""
 
 
+def floor_table(rows: list[dict]) -> list[str]:
+    """The floor as a whole process, at the margin as the first table: what any implementation
+    could show against the reference on this run. Empty for results without the floor's runs."""
+    out = []
+    for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in rows
+                                 if r["config"] == "floor"}):
+        def of(config: str) -> dict:
+            return next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
+                        == (suite, events, config))
+        py, rs, floor = of("py"), of("rust"), of("floor")
+        fraction = (f"**{floor['margin_us_per_record'] / rs['margin_us_per_record']:.0%}**"
+                    if rs["margin_us_per_record"] > 0 else "–")
+        ratio = (f"**{py['margin_us_per_record'] / floor['margin_us_per_record']:.1f}x**"
+                 if floor["margin_us_per_record"] > 0 else "–")
+        out.append(f"| {suite} | {events} | {floor['margin_us_per_record']:,.1f} µs | "
+                   f"{rs['margin_us_per_record']:,.1f} µs | {fraction} | {ratio} | "
+                   f"{interval_text(floor.get('ratio_interval'))} | "
+                   f"{verdict(ENGINE_SUITES[floor['engine']], floor.get('ratio_interval'))} |")
+    if not out:
+        return []
+    return ["", "The floor as a whole process, at the margin as above (benches/pipeline.rs "
+            "--floor-once: the floor's work on every record, nothing else), and the reference "
+            "against it: the most any implementation could show on this run:", "",
+            "| suite | events/record | floor | dasp | of the floor | reference ÷ floor | "
+            f"{INTERVAL_LEVEL:.0%} interval (bootstrap) | the floor against the target |",
+            "|---|---|---|---|---|---|---|---|", *out]
+
+
 def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
     """The three tables: ratios first, the times they come from beside them."""
     runs_text = ", ".join(f"{name} {runs_of(of)}" for name, of in (
         ("reference", [r for r in rows if r["config"] == "py"]),
-        ("dasp", [r for r in rows if r["config"] == "rust"])) if of)
+        ("dasp", [r for r in rows if r["config"] == "rust"]),
+        ("the floor", [r for r in rows if r["config"] == "floor"])) if of)
     out = ["Per record at the margin, one core, data keys cached (median T2 - T1 over records; "
            f"{runs_text}):",
            "",
@@ -574,6 +628,7 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
         out.append(f"| {f['suite']} | {f['events_per_record']} | {f['floor_us_per_record']:,.1f} | "
                    f"{f['ours_us_per_record']:,.1f} | **{f['fraction_of_floor']:.0%}** | "
                    f"{threads['1']:,.1f} → {threads['2']:,.1f} µs: **{speedup:.2f}x** |")
+    out += floor_table(rows)
     out += ["", "End to end, whole process on the batch, KMS latency "
             f"{ends[0]['latency_ms'] if ends else 0} ms a call (median of {runs_of(ends)}):", "",
             "| suite | events/record | records (bytes) | reference, KMS per record (samples) | "

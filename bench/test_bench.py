@@ -103,6 +103,33 @@ class Verdict(unittest.TestCase):
         self.assertEqual(bench.verdict("0178", [None, None]), "–")
 
 
+class FloorTable(unittest.TestCase):
+    @staticmethod
+    def rows(with_floor: bool) -> list[dict]:
+        common = {"suite": "0x0178", "engine": "postgresql", "events_per_record": 50,
+                  "records": 40, "batch_bytes": 1000, "runs": 101}
+        rows = [{**common, "config": "py", "margin_us_per_record": 1800.0},
+                {**common, "config": "rust", "margin_us_per_record": 100.0,
+                 "ratio_interval": [16.0, 19.5]}]
+        if with_floor:
+            rows.append({**common, "config": "floor", "margin_us_per_record": 90.0,
+                         "ratio_interval": [18.0, 22.0]})
+        return rows
+
+    def test_gives_the_floor_against_dasp_and_the_reference_against_the_floor(self):
+        table = bench.markdown(self.rows(with_floor=True), [], [])
+        # The floor's margin, dasp's, dasp's fraction of the floor (floor ÷ dasp), then the
+        # reference ÷ the floor (1800 / 90), its interval and what that says of the target.
+        self.assertIn("| 0x0178 | 50 | 90.0 µs | 100.0 µs | **90%** | **20.0x** | "
+                      "18.0–22.0x | ≥ 20x: undecided |", table)
+        self.assertIn("the floor 101 runs", table)
+
+    def test_is_left_out_of_results_without_the_floors_runs(self):
+        table = bench.markdown(self.rows(with_floor=False), [], [])
+        self.assertNotIn("The floor as a whole process", table)
+        self.assertIn("| 0x0178 | 50 |", table)
+
+
 class IntervalText(unittest.TestCase):
     def test_spells_bounded_unbounded_and_missing_intervals(self):
         self.assertEqual(bench.interval_text((19.54, 25.66)), "19.5–25.7x")

@@ -2,7 +2,7 @@
 //! Firehose batch (data keys cached: they come from the generator's `keys.json`).
 //!
 //!     cargo bench --bench pipeline -- --event EVENT.json --keys keys.json [--rounds 9]
-//!         [--threads 1,2] [--unpinned] [--json OUT.json]
+//!         [--threads 1,2] [--unpinned] [--json OUT.json] [--floor-once]
 //!
 //! Three measurements, interleaved round by round so that machine noise hits them alike:
 //!
@@ -19,7 +19,12 @@
 //!   `transform_record` in the handler's order-preserving chunks) in a pool of N threads.
 //!
 //! Prints µs per record (median of the rounds), ours ÷ floor throughput, the speed-up of N
-//! threads over one. `--unpinned` also times pools of N ≥ 2 whose threads are not pinned to
+//! threads over one.
+//!
+//! `--floor-once` instead runs the floor once over the batch and exits, as a whole process:
+//! `make bench` times such processes on the batch and on its double, as it times `dasp
+//! transform` and the reference, so that the floor's margin and the reference's ratio to it
+//! are measured the same way as ours. `--unpinned` also times pools of N ≥ 2 whose threads are not pinned to
 //! CPUs (src/workers.rs says why they are). `--json` also writes the figures. The floor reuses the crate's ESDK
 //! *structure* parser (lengths and offsets, a few hundred nanoseconds), its P-384 point
 //! decompression and its one-pass payload reader (`decode::parse_payload`: each event's text and
@@ -66,6 +71,7 @@ struct Args {
     threads: Vec<usize>,
     unpinned: bool,
     json: Option<String>,
+    floor_once: bool,
 }
 
 fn args() -> Args {
@@ -76,6 +82,7 @@ fn args() -> Args {
         threads: vec![1, 2],
         unpinned: false,
         json: None,
+        floor_once: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -93,6 +100,7 @@ fn args() -> Args {
             }
             "--unpinned" => a.unpinned = true,
             "--json" => a.json = Some(it.next().expect("--json FILE")),
+            "--floor-once" => a.floor_once = true,
             // `cargo bench` passes --bench; ignore it and anything else of the harness's.
             _ => {}
         }
@@ -211,6 +219,20 @@ thread_local! {
 }
 
 impl Floor {
+    /// The floor's keys: each data key's AES-GCM key.
+    fn new(raw_keys: HashMap<Vec<u8>, Vec<u8>>) -> Floor {
+        let keys = raw_keys
+            .into_iter()
+            .map(|(blob, key)| {
+                (
+                    blob,
+                    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap()),
+                )
+            })
+            .collect();
+        Floor { keys }
+    }
+
     /// One record, one thread: the base64 of the record's output, or `None` (all heartbeats).
     fn record(&self, data: &str, prefix: &str) -> Option<String> {
         let raw = SIMD.decode_to_vec(data).unwrap();
@@ -379,6 +401,12 @@ fn main() {
     let bytes = std::fs::read(&args.event).unwrap();
     let event = FirehoseEvent::from_json(&bytes).unwrap();
     let raw_keys = load_keys(&args.keys);
+    if args.floor_once {
+        // What a whole process of the floor does: read the event (above), the floor's work on
+        // every record, nothing else. The output's size, so that none of it is optimised away.
+        println!("{}", Floor::new(raw_keys).batch(&event));
+        return;
+    }
     let records = event.records.len();
     let resource_id = event
         .source_kinesis_stream_arn
@@ -395,17 +423,7 @@ fn main() {
         resource_id,
         now: Utc::now(),
     };
-    let floor = Floor {
-        keys: raw_keys
-            .into_iter()
-            .map(|(blob, key)| {
-                (
-                    blob,
-                    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap()),
-                )
-            })
-            .collect(),
-    };
+    let floor = Floor::new(raw_keys);
     let envelopes: Vec<Envelope> = event
         .records
         .iter()
