@@ -105,14 +105,14 @@ class Verdict(unittest.TestCase):
 
 class FloorTable(unittest.TestCase):
     @staticmethod
-    def rows(with_floor: bool) -> list[dict]:
+    def rows(with_floor: bool, floor_margin: float = 90.0) -> list[dict]:
         common = {"suite": "0x0178", "engine": "postgresql", "events_per_record": 50,
                   "records": 40, "batch_bytes": 1000, "runs": 101}
         rows = [{**common, "config": "py", "margin_us_per_record": 1800.0},
                 {**common, "config": "rust", "margin_us_per_record": 100.0,
                  "ratio_interval": [16.0, 19.5]}]
         if with_floor:
-            rows.append({**common, "config": "floor", "margin_us_per_record": 90.0,
+            rows.append({**common, "config": "floor", "margin_us_per_record": floor_margin,
                          "ratio_interval": [18.0, 22.0]})
         return rows
 
@@ -122,7 +122,11 @@ class FloorTable(unittest.TestCase):
         # reference ÷ the floor (1800 / 90), its interval and what that says of the target.
         self.assertIn("| 0x0178 | 50 | 90.0 µs | 100.0 µs | **90%** | **20.0x** | "
                       "18.0–22.0x | ≥ 20x: undecided |", table)
-        self.assertIn("the floor 101 runs", table)
+        self.assertIn("101 runs), and the reference against it", table)
+
+    def test_gives_no_fraction_or_ratio_for_a_floor_margin_lost_in_the_noise(self):
+        table = bench.markdown(self.rows(with_floor=True, floor_margin=-3.0), [], [])
+        self.assertIn("| 0x0178 | 50 | -3.0 µs | 100.0 µs | – | – | 18.0–22.0x |", table)
 
     def test_is_left_out_of_results_without_the_floors_runs(self):
         table = bench.markdown(self.rows(with_floor=False), [], [])

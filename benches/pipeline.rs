@@ -2,7 +2,7 @@
 //! Firehose batch (data keys cached: they come from the generator's `keys.json`).
 //!
 //!     cargo bench --bench pipeline -- --event EVENT.json --keys keys.json [--rounds 9]
-//!         [--threads 1,2] [--unpinned] [--json OUT.json] [--floor-once]
+//!         [--threads 1,2] [--unpinned] [--json OUT.json] [--floor-once OUT]
 //!
 //! Three measurements, interleaved round by round so that machine noise hits them alike:
 //!
@@ -19,18 +19,20 @@
 //!   `transform_record` in the handler's order-preserving chunks) in a pool of N threads.
 //!
 //! Prints µs per record (median of the rounds), ours ÷ floor throughput, the speed-up of N
-//! threads over one.
-//!
-//! `--floor-once` instead runs the floor once over the batch and exits, as a whole process:
-//! `make bench` times such processes on the batch and on its double, as it times `dasp
-//! transform` and the reference, so that the floor's margin and the reference's ratio to it
-//! are measured the same way as ours. `--unpinned` also times pools of N ≥ 2 whose threads are not pinned to
+//! threads over one. `--unpinned` also times pools of N ≥ 2 whose threads are not pinned to
 //! CPUs (src/workers.rs says why they are). `--json` also writes the figures. The floor reuses the crate's ESDK
 //! *structure* parser (lengths and offsets, a few hundred nanoseconds), its P-384 point
 //! decompression and its one-pass payload reader (`decode::parse_payload`: each event's text and
 //! the fields classification reads in one walk, fewer instructions than serde_json's borrowed
 //! raw values in two scans, which the floor used before), the fastest at hand, nothing else of
 //! ours.
+//!
+//! `--floor-once OUT` instead does what a whole process of the floor would: reads the event,
+//! runs the floor once over every record and writes a minimal Firehose response (each record's
+//! id, result and base64 data, written as the record is done, as `dasp transform` writes its
+//! own) to OUT, then exits. `make bench` times such processes on the batch and on its double,
+//! as it times `dasp transform` and the reference, so that the floor's margin and the
+//! reference's ratio to it are measured as ours are.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -58,6 +60,7 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::io::Write as _;
 use std::time::Instant;
 
 /// mimalloc: see Cargo.toml.
@@ -71,7 +74,7 @@ struct Args {
     threads: Vec<usize>,
     unpinned: bool,
     json: Option<String>,
-    floor_once: bool,
+    floor_once: Option<String>,
 }
 
 fn args() -> Args {
@@ -82,7 +85,7 @@ fn args() -> Args {
         threads: vec![1, 2],
         unpinned: false,
         json: None,
-        floor_once: false,
+        floor_once: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -100,7 +103,7 @@ fn args() -> Args {
             }
             "--unpinned" => a.unpinned = true,
             "--json" => a.json = Some(it.next().expect("--json FILE")),
-            "--floor-once" => a.floor_once = true,
+            "--floor-once" => a.floor_once = Some(it.next().expect("--floor-once OUT")),
             // `cargo bench` passes --bench; ignore it and anything else of the harness's.
             _ => {}
         }
@@ -374,6 +377,30 @@ impl Floor {
         (!out.is_empty()).then(|| SIMD.encode_to_string(&out))
     }
 
+    /// A whole process's share after reading the event: every record through the floor, and
+    /// the minimal Firehose response written to `path` as each record is done (the generator's
+    /// record ids need no escaping).
+    fn respond(&self, event: &FirehoseEvent, path: &str) {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        out.write_all(b"{\"records\":[").unwrap();
+        for (i, r) in event.records.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",").unwrap();
+            }
+            let data = self.record(data_of(r), &r.event_id_prefix());
+            let result = if data.is_some() { "Ok" } else { "Dropped" };
+            write!(
+                out,
+                "{{\"recordId\":\"{}\",\"result\":\"{result}\",\"data\":\"{}\"}}",
+                r.record_id,
+                data.as_deref().unwrap_or("")
+            )
+            .unwrap();
+        }
+        out.write_all(b"]}\n").unwrap();
+        out.flush().unwrap();
+    }
+
     fn batch(&self, event: &FirehoseEvent) -> usize {
         event
             .records
@@ -401,10 +428,8 @@ fn main() {
     let bytes = std::fs::read(&args.event).unwrap();
     let event = FirehoseEvent::from_json(&bytes).unwrap();
     let raw_keys = load_keys(&args.keys);
-    if args.floor_once {
-        // What a whole process of the floor does: read the event (above), the floor's work on
-        // every record, nothing else. The output's size, so that none of it is optimised away.
-        println!("{}", Floor::new(raw_keys).batch(&event));
+    if let Some(out) = &args.floor_once {
+        Floor::new(raw_keys).respond(&event, out);
         return;
     }
     let records = event.records.len();
