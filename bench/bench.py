@@ -209,6 +209,12 @@ def ratio_interval(py: dict, rs: dict, draws: int = INTERVAL_DRAWS,
     return ratios[int(tail * (draws - 1))], ratios[int((1 - tail) * (draws - 1))]
 
 
+def stored_interval(interval: tuple[float, float] | None) -> list | None:
+    """An interval as results.json keeps it: four decimals, null for an unbounded end."""
+    return None if interval is None else [
+        round(v, 4) if math.isfinite(v) else None for v in interval]
+
+
 def interval_ends(interval: list | tuple) -> tuple[float, float]:
     """An interval as `ratio_interval` returns it or results.json keeps it (null for an
     unbounded end), with an unbounded end as infinity."""
@@ -484,15 +490,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"bench: {label}: {config}: {row['margin_us_per_record']} us/record",
                           file=sys.stderr)
                 # Kept with dasp's row, as [low, high] (null for an unbounded end).
-                interval = ratio_interval(measured["py"], measured["rust"])
-                measured["rust"]["ratio_interval"] = None if interval is None else [
-                    round(v, 4) if math.isfinite(v) else None for v in interval]
+                measured["rust"]["ratio_interval"] = stored_interval(
+                    ratio_interval(measured["py"], measured["rust"]))
                 print(f"bench: {label}: ratio's {INTERVAL_LEVEL:.0%} interval "
                       f"{interval_text(measured['rust']['ratio_interval'])}", file=sys.stderr)
                 # The reference's ratio to the floor, kept with the floor's row as dasp's is.
-                interval = ratio_interval(measured["py"], measured["floor"])
-                measured["floor"]["ratio_interval"] = None if interval is None else [
-                    round(v, 4) if math.isfinite(v) else None for v in interval]
+                measured["floor"]["ratio_interval"] = stored_interval(
+                    ratio_interval(measured["py"], measured["floor"]))
                 # End to end, the samples' way against ours, whole processes.
                 e2e = {"suite": name, "events_per_record": events, "records": n,
                        "batch_bytes": size, "latency_ms": args.latency_ms,
@@ -564,16 +568,22 @@ def runs_of(results: list[dict]) -> str:
     return f"{'/'.join(map(str, counts))} run{'' if counts == [1] else 's'}" if counts else ""
 
 
+def row_of(rows: list[dict], suite: str, events: int, config: str) -> dict:
+    """The margin row of one configuration on one batch."""
+    return next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
+                == (suite, events, config))
+
+
 def floor_table(rows: list[dict]) -> list[str]:
     """The floor as a whole process, at the margin as the first table: what any implementation
     could show against the reference on this run. Empty for results without the floor's runs."""
+    floors = [r for r in rows if r["config"] == "floor"]
+    if not floors:
+        return []
     out = []
-    for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in rows
-                                 if r["config"] == "floor"}):
-        def of(config: str) -> dict:
-            return next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
-                        == (suite, events, config))
-        py, rs, floor = of("py"), of("rust"), of("floor")
+    for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in floors}):
+        py, rs = row_of(rows, suite, events, "py"), row_of(rows, suite, events, "rust")
+        floor = row_of(rows, suite, events, "floor")
         fraction = (f"**{floor['margin_us_per_record'] / rs['margin_us_per_record']:.0%}**"
                     if rs["margin_us_per_record"] > 0 and floor["margin_us_per_record"] > 0
                     else "–")
@@ -583,9 +593,6 @@ def floor_table(rows: list[dict]) -> list[str]:
                    f"{rs['margin_us_per_record']:,.1f} µs | {fraction} | {ratio} | "
                    f"{interval_text(floor.get('ratio_interval'))} | "
                    f"{verdict(ENGINE_SUITES[floor['engine']], floor.get('ratio_interval'))} |")
-    if not out:
-        return []
-    floors = [r for r in rows if r["config"] == "floor"]
     return ["", "The floor as a whole process, at the margin as above (benches/pipeline.rs "
             "--floor-once: the floor's work on every record and a minimal response; "
             f"{runs_of(floors)}), and the reference against it: about the most any "
@@ -609,10 +616,7 @@ def markdown(rows: list[dict], floors: list[dict], ends: list[dict]) -> str:
            "reference's own timing of the doubled batch, ratio |",
            "|---|---|---|---|---|---|---|---|---|"]
     for suite, events in sorted({(r["suite"], r["events_per_record"]) for r in rows}):
-        py = next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
-                  == (suite, events, "py"))
-        rs = next(r for r in rows if (r["suite"], r["events_per_record"], r["config"])
-                  == (suite, events, "rust"))
+        py, rs = row_of(rows, suite, events, "py"), row_of(rows, suite, events, "rust")
         ratio = py["margin_us_per_record"] / rs["margin_us_per_record"] \
             if rs["margin_us_per_record"] > 0 else float("nan")
         # The reference times its own handler calls too (no process start, no imports): a
